@@ -1,0 +1,91 @@
+"""Semidefinite relaxation (SDR) machinery: solve a relaxation, recover rank-one beamformers, verify.
+
+:func:`solve_relaxation` is the driver every SDR-based method uses. It receives a *model* object (built by a paper
+module) and never knows which paper it serves. The model provides:
+
+- ``problem``: a cvxpy problem (a shared template compiled once per shape, see :mod:`.lifted`);
+- ``bind()``: load this instance's data into the template's Parameters;
+- ``recover()`` -> ``(solution, claimed)``: read the optimal variables, apply the rank-one recovery, and convert the
+  solver's optimal value into the quantity the model's ``assess`` will recompute (``claimed``);
+- ``assess(solution, claimed)`` -> :class:`Assessment`: objective, metrics and :class:`~.verify.Check` list, recomputed
+  from the solution with plain NumPy against the original, unrelaxed constraints;
+- ``describe()`` -> ``(scenario dict, channels dict)`` for the self-contained JSON result;
+- ``precheck()`` -> ``None`` or the reason the instance is infeasible by a simple certificate (checked first);
+- attributes ``problem_name``, ``method``, ``objective_name``, ``sense``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import backends, verify
+from .result import Result, Status
+
+
+@dataclass
+class Assessment:
+    objective: float
+    metrics: dict[str, Any]
+    checks: list[verify.Check]
+    notes: list[str] = field(default_factory=list)
+
+
+def constructive_rank_one(w_matrix: np.ndarray, h: np.ndarray, floor: float = 0.0):
+    """Rank-one part of a PSD matrix W that keeps the form along h: w = W h / sqrt(h^H W h).
+
+    Then ``|h^H w|^2 = h^H W h`` and ``W - w w^H`` is PSD (Cauchy-Schwarz), so the remainder can be moved to a
+    PSD slack (the sensing covariance in Prop. 1-2, eq. (36)-(37), of the detection paper). Returns
+    ``(w, W - w w^H)``; when ``h^H W h <= floor`` the whole matrix is remainder and w = 0.
+    """
+    wh = w_matrix @ h
+    power = float(np.real(np.vdot(h, wh)))
+    if power <= floor:
+        return np.zeros_like(h), w_matrix.copy()
+    w = wh / np.sqrt(power)
+    return w, w_matrix - np.outer(w, w.conj())
+
+
+def eigen_ratio(matrix: np.ndarray) -> float:
+    """lambda_2 / lambda_1 of a Hermitian PSD matrix (0 for rank one; 0 for the zero matrix)."""
+    eig = np.linalg.eigvalsh(0.5 * (matrix + matrix.conj().T))
+    return float(eig[-2] / eig[-1]) if len(eig) > 1 and eig[-1] > 0 else 0.0
+
+
+def principal_component(matrix: np.ndarray) -> np.ndarray:
+    """sqrt(lambda_1) u_1 of a Hermitian PSD matrix: its best rank-one approximation as a vector."""
+    eig, vec = np.linalg.eigh(0.5 * (matrix + matrix.conj().T))
+    return np.sqrt(max(eig[-1], 0.0)) * vec[:, -1]
+
+
+def nearest_psd(matrix: np.ndarray) -> np.ndarray:
+    """Hermitian part with negative eigenvalues clipped to zero (removes round-off from differences of PSD matrices)."""
+    eig, vec = np.linalg.eigh(0.5 * (matrix + matrix.conj().T))
+    return (vec * np.maximum(eig, 0.0)) @ vec.conj().T
+
+
+def solve_relaxation(model, solver: str | None = None) -> Result:
+    """Solve ``model``'s relaxation, recover a rank-one solution, verify it; one :class:`Result`."""
+    start = time.perf_counter()
+    scenario, channels = model.describe()
+    base = dict(problem=model.problem_name, method=model.method, objective_name=model.objective_name,
+                sense=model.sense, scenario=scenario, channels=channels)
+    reason = model.precheck()
+    if reason is not None:
+        return Result(status=Status.INFEASIBLE, time_s=time.perf_counter() - start, notes=[reason], **base)
+    model.bind()
+    outcome = backends.solve_conic(model.problem, solver)
+    base.update(solver=outcome.solver, solver_time_s=outcome.solve_time_s, notes=outcome.notes)
+    if not outcome.status.has_solution:
+        return Result(status=outcome.status, time_s=time.perf_counter() - start, **base)
+    solution, claimed = model.recover()
+    assessment = model.assess(solution, claimed)
+    report = verify.verify(assessment.checks)
+    notes = base.pop("notes") + assessment.notes
+    if not report.passed:
+        notes.append(f"verification failed: worst constraint '{report.worst}' violated by {report.max_violation:.2e}")
+    return Result(status=outcome.status, objective=assessment.objective, solution=solution,
+                  metrics=assessment.metrics, verified=report.passed, max_violation=report.max_violation,
+                  violations=report.violations, time_s=time.perf_counter() - start, notes=notes, **base)

@@ -1,0 +1,120 @@
+"""Command-line interface: ``python run.py VERB ...`` (also installed as ``isacopt``).
+
+Verbs: ``list`` (problems, methods, scenarios, studies), ``solvers`` (availability table), ``solve`` (one instance).
+User mistakes (unknown names, malformed scenario files, bad values) print one line to stderr and exit with 2; a
+failure inside the project prints one line and exits with 1 (``--debug`` shows the traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+
+import numpy as np
+
+from . import registry
+from .algorithms import backends
+from .data import loader
+from .data.schema import field_help
+from .errors import IsacoptError
+
+
+def _fmt(value) -> str:
+    """Compact human form of a metric: scalars to 4 significant digits, arrays as min/max."""
+    arr = np.asarray(value)
+    if arr.dtype.kind in "fi" and arr.size > 1:
+        return f"min {arr.min():.4g}, max {arr.max():.4g}" if arr.size > 4 else " ".join(f"{x:.4g}" for x in arr.ravel())
+    if arr.dtype.kind in "fi":
+        return f"{float(arr):.6g}"
+    return str(value)
+
+
+def cmd_list(args) -> int:
+    for spec in registry.PROBLEMS.values():
+        print(f"{spec.name}: {spec.paper}")
+        for name, method in spec.methods.items():
+            mark = " (default)" if name == spec.default_method else ""
+            print(f"  --method {name}{mark}: {method.help}")
+        print(f"  scenarios: {', '.join(spec.scenarios())} (default {spec.default_scenario})")
+        for key, meaning in spec.parameters.items():
+            print(f"  --set {key}=...: {meaning}")
+        if args.verbose:
+            print("  scenario fields (--set KEY=VALUE):")
+            for name, default, allowed, text in field_help(spec.scenario_class):
+                print(f"    {name} = {default}  [{allowed}] {text}")
+    studies = loader.available(loader.STUDY_DIR)
+    print(f"studies: {', '.join(studies) if studies else 'none yet'}")
+    return 0
+
+
+def cmd_solvers(args) -> int:
+    print(f"{'solver':<10} {'kind':<8} {'version':<10} status")
+    for info in backends.solver_table():
+        default = " [default]" if info.name in (backends.DEFAULT_CONIC, backends.DEFAULT_INTEGER) else ""
+        note = f" - {info.note}" if info.note else ""
+        print(f"{info.name.lower():<10} {info.kind:<8} {info.version:<10} {info.availability.value}{default}{note}")
+    return 0
+
+
+def cmd_solve(args) -> int:
+    result = registry.solve(args.problem, args.scenario, args.method, args.solver, args.seed, args.set or ())
+    spec = registry.problem(args.problem)
+    print(f"{result.problem} / {result.method}   scenario {result.scenario_name}, seed {result.seed}")
+    print(f"  status     {result.status.value} ({result.solver}, {result.time_s:.2f} s)")
+    if result.objective is not None:
+        print(f"  objective  {result.objective:.6g}  ({result.objective_name})")
+    if result.verified is not None:
+        word = "yes" if result.verified else "NO"
+        print(f"  verified   {word} (max relative violation {result.max_violation:.1e})")
+    for key in ("nodes", "sdp_solves", "lower_bound", "upper_bound", "gap"):
+        if getattr(result, key) is not None:
+            print(f"  {key:<10} {_fmt(getattr(result, key))}")
+    for key in spec.summary_metrics:
+        if key in result.metrics:
+            print(f"  {key:<10} {_fmt(result.metrics[key])}")
+    for note in result.notes:
+        print(f"  note: {note}")
+    if args.out:
+        print(f"  wrote {result.save(args.out)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="run.py", description="isacopt: optimization for networked ISAC")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    sub = parser.add_subparsers(dest="verb", required=True)
+    p = sub.add_parser("list", help="problems, methods, scenarios and studies")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list every scenario field")
+    p.set_defaults(func=cmd_list)
+    p = sub.add_parser("solvers", help="which solvers are installed and licensed")
+    p.set_defaults(func=cmd_solvers)
+    p = sub.add_parser("solve", help="solve one instance of a problem")
+    p.add_argument("problem", help="problem name (see `list`)")
+    p.add_argument("--scenario", help="shipped scenario name or path to a .toml file")
+    p.add_argument("--method", help="method name (see `list`)")
+    p.add_argument("--solver", help="conic: clarabel|scs|mosek; integer: highs|gurobi")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random positions and channels (default 0)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a scenario field (repeatable)")
+    p.add_argument("--out", metavar="FILE.json", help="write the self-contained JSON result")
+    p.set_defaults(func=cmd_solve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return args.func(args)
+    except IsacoptError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line, traceback on request
+        if args.debug:
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
+        return 1

@@ -1,0 +1,111 @@
+"""Load scenario files (TOML, units in field names), apply ``--set key=value`` overrides, validate.
+
+A scenario file holds the fields of one problem's scenario dataclass at top level, plus two reserved keys:
+``problem`` (which problem it belongs to) and ``description``. Files are looked up by name in
+``data/scenarios/`` or given as a path.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from ..errors import ScenarioError, UnknownNameError
+
+DATA_DIR = Path(__file__).resolve().parent
+SCENARIO_DIR = DATA_DIR / "scenarios"
+STUDY_DIR = DATA_DIR / "studies"
+RESERVED_KEYS = ("problem", "description")
+
+
+def available(folder: Path, suffix: str = ".toml") -> list[str]:
+    """Names (file stems) of the definitions shipped in ``folder``."""
+    return sorted(p.stem for p in folder.glob(f"*{suffix}"))
+
+
+def resolve_path(name_or_path: str | Path, folder: Path, kind: str) -> Path:
+    """A shipped definition's name or a file path -> existing path; a clear error otherwise."""
+    text = str(name_or_path)
+    candidate = Path(text)
+    if candidate.suffix and candidate.exists():
+        return candidate
+    shipped = folder / f"{text}.toml"
+    if shipped.exists():
+        return shipped
+    names = available(folder)
+    hint = difflib.get_close_matches(text, names, n=1)
+    if candidate.suffix:
+        raise ScenarioError(f"{kind} file '{text}' does not exist")
+    raise UnknownNameError(f"unknown {kind} '{text}'" + (f"; did you mean '{hint[0]}'?" if hint else "")
+                           + f" (shipped: {', '.join(names) or 'none'}; or pass a path to a .toml file)")
+
+
+def read_toml(path: Path, kind: str) -> dict[str, Any]:
+    """Parse a TOML file; a syntax error becomes a one-line :class:`ScenarioError` naming the file."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{kind} file '{path}' is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot read {kind} file '{path}': {exc.strerror}") from None
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key=value`` -> (key, value); the value is read as TOML (numbers, booleans, lists), else as a bare string."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ScenarioError(f"--set '{text}' is not of the form KEY=VALUE (e.g. --set max_power_w=10)")
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def check_keys(cls, keys, origin: str) -> None:
+    """Every key must be a field of ``cls``; an unknown key names its closest match."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in keys:
+        if key not in names:
+            hint = difflib.get_close_matches(key, names, n=1)
+            raise ScenarioError(f"{origin}: unknown field '{key}' for {cls.__name__}"
+                                + (f"; did you mean '{hint[0]}'?" if hint else "")
+                                + f" (fields: {', '.join(names)})")
+
+
+def build(cls, values: dict[str, Any], origin: str):
+    """Instantiate the scenario dataclass ``cls`` from ``values`` after checking the keys."""
+    check_keys(cls, values, origin)
+    try:
+        return cls(**values)
+    except TypeError as exc:  # a required field is missing
+        raise ScenarioError(f"{origin}: {exc}") from None
+
+
+def load_scenario(cls, problem: str, source: str | Path | None, default: str,
+                  overrides: list[str] | tuple[str, ...] = ()):
+    """Resolve, read, override and validate a scenario for ``problem``; returns (scenario, name)."""
+    path = resolve_path(source if source is not None else default, SCENARIO_DIR, "scenario")
+    raw = read_toml(path, "scenario")
+    owner = raw.pop("problem", problem)
+    if owner != problem:
+        raise ScenarioError(f"scenario file '{path}' is for problem '{owner}', not '{problem}'")
+    raw.pop("description", None)
+    check_keys(cls, raw, f"scenario file '{path}'")
+    for text in overrides:
+        key, value = parse_override(text)
+        check_keys(cls, [key], f"--set {text}")
+        raw[key] = value
+    return build(cls, raw, f"scenario '{path.stem}'"), path.stem
+
+
+def scenario_dict(scenario) -> dict[str, Any]:
+    """A scenario as a plain JSON-ready dict (tuples become lists)."""
+    def plain(v):
+        return [plain(x) for x in v] if isinstance(v, (tuple, list)) else v
+    return {k: plain(v) for k, v in dataclasses.asdict(scenario).items()}

@@ -1,0 +1,94 @@
+"""The one table that maps problem and method names to a paper model and an algorithm.
+
+Adding a paper means adding one :class:`Problem` entry here, its model module, its scenario files and studies.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .algorithms import backends
+from .algorithms.result import Result
+from .algorithms.sdr import solve_relaxation
+from .data.loader import SCENARIO_DIR, available, load_scenario, read_toml
+from .errors import UnknownNameError
+from .models import detection
+
+
+@dataclass(frozen=True)
+class Method:
+    """How one method solves one scenario: ``run(scenario, rng, solver) -> Result``."""
+
+    run: Callable[..., Result]
+    help: str
+    solver_kind: str = "conic"
+
+
+@dataclass(frozen=True)
+class Problem:
+    name: str
+    paper: str
+    scenario_class: type
+    default_scenario: str
+    methods: dict[str, Method]
+    default_method: str
+    summary_metrics: tuple[str, ...] = ()
+    parameters: dict[str, str] = field(default_factory=dict)   # scenario keys with a special CLI meaning
+
+    def method(self, name: str | None) -> tuple[str, Method]:
+        name = name or self.default_method
+        if name not in self.methods:
+            raise UnknownNameError(f"unknown method '{name}' for problem '{self.name}' "
+                                   f"(methods: {', '.join(self.methods)})")
+        return name, self.methods[name]
+
+    def scenarios(self) -> list[str]:
+        return [n for n in available(SCENARIO_DIR) if read_toml(SCENARIO_DIR / f"{n}.toml", "scenario")
+                .get("problem") == self.name]
+
+
+def _detection(method: str) -> Method:
+    def run(scenario, rng, solver=None):
+        return solve_relaxation(detection.DetectionModel(detection.draw_instance(scenario, rng), method), solver)
+    helps = {"sdr": "the paper's SDR (SDR1.1)-(SDR4.1) with the rank-one construction of Prop. 1-2 (optimal)",
+             "zf": "benchmark: ZF information beams (44), optimized powers and sensing covariance",
+             "sensing-only": "benchmark: detection from the dedicated sensing echoes only (45)-(48)"}
+    return Method(run, helps[method])
+
+
+PROBLEMS: dict[str, Problem] = {
+    "detection": Problem(
+        name="detection",
+        paper="Cheng, Fang, Xu, Ng, 'Optimal Coordinated Transmit Beamforming for Networked ISAC' (seed 003)",
+        scenario_class=detection.DetectionScenario,
+        default_scenario="detection_k1",
+        methods={m: _detection(m) for m in detection.VARIANTS},
+        default_method="sdr",
+        summary_metrics=("p_detect_min", "sinr_db", "bs_power_w", "sensing_power_w"),
+        parameters={"scenario": "I (synchronized BSs, (P1)/(P2)) or II (direct links only, (P3)/(P4))",
+                    "receiver": "1 (Type-I CUs, (P1)/(P3)) or 2 (Type-II CUs, (P2)/(P4))"},
+    ),
+}
+
+
+def problem(name: str) -> Problem:
+    if name not in PROBLEMS:
+        raise UnknownNameError(f"unknown problem '{name}' (problems: {', '.join(PROBLEMS)})")
+    return PROBLEMS[name]
+
+
+def solve(problem_name: str, scenario: str | None = None, method: str | None = None, solver: str | None = None,
+          seed: int = 0, overrides: tuple[str, ...] | list[str] = ()) -> Result:
+    """Load and validate a scenario, draw its random instance from ``seed``, run one method; a :class:`Result`."""
+    spec = problem(problem_name)
+    method_name, m = spec.method(method)
+    if solver is not None:
+        backends.require_usable(solver, m.solver_kind)
+    sc, sc_name = load_scenario(spec.scenario_class, spec.name, scenario, spec.default_scenario, overrides)
+    start = time.perf_counter()
+    result = m.run(sc, np.random.default_rng(seed), solver)
+    return result.replace(seed=seed, scenario_name=sc_name, method=method_name,
+                          time_s=max(result.time_s, time.perf_counter() - start))
