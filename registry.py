@@ -71,6 +71,7 @@ PROBLEMS: dict[str, Problem] = {
         parameters={"scenario": "I (synchronized BSs, (P1)/(P2)) or II (direct links only, (P3)/(P4))",
                     "receiver": "1 (Type-I CUs, (P1)/(P3)) or 2 (Type-II CUs, (P2)/(P4))"},
     ),
+    # further problems: add one entry above this line (keep entries in paper order)
 }
 
 

@@ -41,14 +41,14 @@ def _bad_scenario(tmp_path, text):
     (("solve", "detection", "--set", "false_alarm_prob=1.5"), "false_alarm_prob' = 1.5 is out of range"),
     (("solve", "detection", "--set", "false_alarm_prob=0"), "false_alarm_prob' = 0 is out of range"),
     (("solve", "detection", "--set", "users_per_bs=40"), "users_per_bs' = 40 exceeds tx_antennas = 32"),
-    (("solve", "detection", "--set", "max_pwr_w=3"), "unknown field 'max_pwr_w'; did you mean 'max_power_w'?"),
+    (("solve", "detection", "--set", "max_pwr_w=3"), "unknown field 'max_pwr_w' for DetectionScenario; did you mean 'max_power_w'?"),
     (("solve", "detection", "--set", "scenario=III"), "scenario' = 'III' is not allowed: expected one of 'I', 'II'"),
     (("solve", "detection", "--set", "receiver=3"), "receiver' = 3 is not allowed"),
     (("solve", "detection", "--set", "max_power_w"), "not of the form KEY=VALUE"),
     (("solve", "detection", "--scenario", "no_such_setup"), "unknown scenario 'no_such_setup'"),
     (("solve", "detection", "--scenario", "missing/file.toml"), "scenario file 'missing/file.toml' does not exist"),
     (("solve", "detection", "--set", "bs_positions_m=[[0,0],[0,0],[5,5]]"), "coincident BSs"),
-    (("solve", "detection", "--method", "zf", "--set", "users_per_bs=11"), "zf needs tx_antennas >= L*K = 33"),
+    (("solve", "detection", "--scenario", "detection_k3", "--method", "zf", "--set", "users_per_bs=11"), "zf needs tx_antennas >= L*K = 33"),
 ])
 def test_user_mistakes_get_one_line(args, expected):
     out = run(*args)

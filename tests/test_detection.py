@@ -231,15 +231,19 @@ def test_infeasible_sinr_target_is_reported_as_infeasible(paper_k1, method, rece
     assert result.objective is None and result.verified is None and not result.solution
 
 
-def test_jointly_infeasible_targets_are_proven_by_the_solver(rng):
-    """Two CUs of one BS with nearly parallel LoS channels: each target alone is below the CU's SNR, together they
-    cannot be met; no simple certificate applies, so the conic solver's infeasibility proof must."""
-    sc = scenario(users_per_bs=2, user_positions_m=((40.0, 0.0), (40.0, 0.3), (-20.0, 34.64), (-20.0, 35.5),
+@pytest.mark.parametrize("receiver", [1, 2])
+def test_jointly_infeasible_targets_are_proven_by_the_solver(rng, receiver):
+    """Two LoS CUs in one direction from BS 1 have parallel channels h_2 = c h_1, so SINR_1 SINR_2 < 1: each target
+    alone is far below the CU's SNR, both at Gamma > 0 dB cannot be met. No simple certificate applies; the conic
+    solver's infeasibility proof must (on the orthonormal basis: the dual basis of parallel channels does not exist)."""
+    sc = scenario(users_per_bs=2, user_positions_m=((40.0, 0.0), (50.0, 0.0), (-20.0, 34.64), (-20.0, 35.5),
                                                      (-20.0, -34.64), (-20.0, -35.5)), channel_model="los")
     inst = d.draw_instance(sc, rng)
-    model = d.DetectionModel(with_scenario(inst, sinr_db=40.0), "sdr")
-    assert model.precheck() is None
-    assert sdr.solve_relaxation(model).status is Status.INFEASIBLE
+    for sinr_db, expected in ((3.0, Status.INFEASIBLE), (-3.0, Status.OPTIMAL)):
+        model = d.DetectionModel(with_scenario(inst, sinr_db=sinr_db, receiver=receiver), "sdr")
+        assert model.precheck() is None
+        result = sdr.solve_relaxation(model)
+        assert result.status is expected and (expected is Status.INFEASIBLE or result.verified)
 
 
 def test_verification_detects_a_corrupted_solution(paper_k1):
@@ -247,10 +251,12 @@ def test_verification_detects_a_corrupted_solution(paper_k1):
     result = sdr.solve_relaxation(model)
     claimed = 10 ** (result.metrics["reflection_power_dbm"].min() / 10) / 1e3
     w, R = result.solution["w"], result.solution["R"]
-    weak = verify.verify(model.assess({"w": 0.99 * w, "R": R}, claimed).checks)
-    assert not weak.passed and weak.violations["sinr"] > 1e-3             # 1% less power: SINR short by ~2%
+    silenced = w.copy()
+    silenced[1, 0] = 0.0                                                  # BS 2 stops serving its CU
+    weak = verify.verify(model.assess({"w": silenced, "R": R}, claimed).checks)
+    assert not weak.passed and weak.violations["sinr"] > 0.99             # that CU's SINR drops to ~0
     loud = verify.verify(model.assess({"w": w, "R": 1.01 * R + 0.01 * np.eye(32)}, claimed).checks)
-    assert not loud.passed
+    assert not loud.passed and loud.violations["bs_power"] > 1e-3         # every BS transmits at full power
 
 
 @pytest.mark.parametrize("method", ["sdr", "zf", "sensing-only"])

@@ -39,7 +39,7 @@ def test_reduced_real_sdp_equals_complex_sdp(rng):
     U = lifted.subspace_basis(V)
     Z = lifted.variable(count, "Z")
     rows = cp.Parameter((count, 4 * count * count), value=lifted.form_rows(U, V))
-    reduced = cp.Problem(cp.Maximize(weights @ (rows @ cp.vec(Z, order="F"))), [lifted.trace(Z) <= 1])
+    reduced = cp.Problem(cp.Maximize(weights @ (rows @ cp.vec(Z, order="F"))), [lifted.trace_row(U) @ cp.vec(Z, order="F") <= 1])
     assert reduced.is_dpp()
     reduced.solve(solver="CLARABEL")
     X = cp.Variable((n_dim, n_dim), hermitian=True)
