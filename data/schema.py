@@ -119,10 +119,19 @@ def require(condition: bool, owner: str, name: str, value: Any, why: str) -> Non
         raise _fail(owner, name, value, why)
 
 
+def _plain(value) -> str:
+    """TOML-like text of a default value (NumPy scalars shown as plain numbers)."""
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_plain(v) for v in value) + "]"
+    if isinstance(value, float) or hasattr(value, "dtype"):
+        return f"{float(value):.10g}"
+    return repr(value)
+
+
 def field_help(cls) -> list[tuple[str, str, str, str]]:
     """(name, default, allowed range, help) for every field of a scenario class, for ``run.py list``."""
     rows = []
     for f in dataclasses.fields(cls):
-        default = "required" if f.default is _MISSING else repr(f.default)
+        default = "required" if f.default is _MISSING else _plain(f.default)
         rows.append((f.name, default, describe_range(dict(f.metadata)), f.metadata.get("help", "")))
     return rows
