@@ -1,6 +1,7 @@
 """Command-line interface: ``python run.py VERB ...`` (also installed as ``isacopt``).
 
-Verbs: ``list`` (problems, methods, scenarios, studies), ``solvers`` (availability table), ``solve`` (one instance).
+Verbs: ``list`` (problems, methods, scenarios, studies), ``solvers`` (availability table), ``solve`` (one instance),
+``study`` (a parameter study, see :mod:`isacopt.studies`).
 User mistakes (unknown names, malformed scenario files, bad values) print one line to stderr and exit with 2; a
 failure inside the project prints one line and exits with 1 (``--debug`` shows the traceback).
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 
@@ -80,6 +82,23 @@ def cmd_solve(args) -> int:
     return 0
 
 
+def cmd_study(args) -> int:
+    from .studies.runner import run_study
+    from .studies.spec import load_study
+
+    study = load_study(args.study, quick=args.quick)
+    out = args.out or f"results/{study.name}"
+    jobs = len(study.jobs())
+    where = f"dask scheduler {args.scheduler}" if args.scheduler else f"{args.workers} local worker(s)"
+    print(f"study {study.name}: {len(study.points())} points x {study.draws} draws x {len(study.methods)} methods "
+          f"= {jobs} jobs on {where} -> {out}", flush=True)
+    table = run_study(study, out, workers=args.workers, scheduler=args.scheduler, resume=args.resume)
+    counts = table["status"].value_counts().to_dict()
+    print("  jobs: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
+    print(f"  wrote {out}/jobs.csv, {out}/summary.csv" + (f", {out}/figure.png" if study.figure else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="run.py", description="isacopt: optimization for networked ISAC")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
@@ -98,6 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a scenario field (repeatable)")
     p.add_argument("--out", metavar="FILE.json", help="write the self-contained JSON result")
     p.set_defaults(func=cmd_solve)
+    p = sub.add_parser("study", help="run a parameter study (sweep, draws, methods) and draw its figure")
+    p.add_argument("study", help="shipped study name or path to a .toml file (see `list`)")
+    p.add_argument("--quick", action="store_true", help="the study's reduced grid (about a minute)")
+    p.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1),
+                   help="local worker processes (default: one per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a dask.distributed cluster (e.g. tcp://host:8786)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default results/<study>)")
+    p.add_argument("--resume", action="store_true", help="continue a study in --out, running only missing jobs")
+    p.set_defaults(func=cmd_study)
     return parser
 
 

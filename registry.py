@@ -82,14 +82,21 @@ def problem(name: str) -> Problem:
 
 
 def solve(problem_name: str, scenario: str | None = None, method: str | None = None, solver: str | None = None,
-          seed: int = 0, overrides: tuple[str, ...] | list[str] = ()) -> Result:
-    """Load and validate a scenario, draw its random instance from ``seed``, run one method; a :class:`Result`."""
+          seed: int | np.random.SeedSequence = 0, overrides: tuple[str, ...] | list[str] = (),
+          values: dict | None = None) -> Result:
+    """Load and validate a scenario, draw its random instance from ``seed``, run one method; a :class:`Result`.
+
+    ``overrides``: CLI ``key=value`` strings; ``values``: typed overrides (studies). ``seed``: an int or the
+    ``SeedSequence`` of a study job (the Result then records its entropy and spawn key).
+    """
     spec = problem(problem_name)
     method_name, m = spec.method(method)
     if solver is not None:
         backends.require_usable(solver, m.solver_kind)
-    sc, sc_name = load_scenario(spec.scenario_class, spec.name, scenario, spec.default_scenario, overrides)
+    sc, sc_name = load_scenario(spec.scenario_class, spec.name, scenario, spec.default_scenario, overrides, values)
     start = time.perf_counter()
     result = m.run(sc, np.random.default_rng(seed), solver)
+    if isinstance(seed, np.random.SeedSequence):
+        seed = {"entropy": seed.entropy, "spawn_key": list(seed.spawn_key)}
     return result.replace(seed=seed, scenario_name=sc_name, method=method_name,
                           time_s=max(result.time_s, time.perf_counter() - start))

@@ -88,8 +88,11 @@ def build(cls, values: dict[str, Any], origin: str):
 
 
 def load_scenario(cls, problem: str, source: str | Path | None, default: str,
-                  overrides: list[str] | tuple[str, ...] = ()):
-    """Resolve, read, override and validate a scenario for ``problem``; returns (scenario, name)."""
+                  overrides: list[str] | tuple[str, ...] = (), values: dict[str, Any] | None = None):
+    """Resolve, read, override and validate a scenario for ``problem``; returns (scenario, name).
+
+    ``overrides`` are CLI ``key=value`` strings; ``values`` already-typed overrides (parameter studies), applied last.
+    """
     path = resolve_path(source if source is not None else default, SCENARIO_DIR, "scenario")
     raw = read_toml(path, "scenario")
     owner = raw.pop("problem", problem)
@@ -101,6 +104,9 @@ def load_scenario(cls, problem: str, source: str | Path | None, default: str,
         key, value = parse_override(text)
         check_keys(cls, [key], f"--set {text}")
         raw[key] = value
+    if values:
+        check_keys(cls, values, "study parameter")
+        raw.update(values)
     return build(cls, raw, f"scenario '{path.stem}'"), path.stem
 
 

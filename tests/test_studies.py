@@ -1,0 +1,171 @@
+"""Study engine: validation before any job, per-job reproducibility, kill + resume, local pool == Dask."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from isacopt.errors import IsacoptError
+from isacopt.studies.runner import run_job, run_study
+from isacopt.studies.spec import load_study
+
+ROOT = Path(__file__).resolve().parents[1]
+VOLATILE = ["time_s", "time_s_mean"]          # wall-clock columns: everything else must match exactly
+
+SMALL = """
+problem = "detection"
+scenario = "detection_k1"
+methods = ["sdr", "zf"]
+draws = {draws}
+seed = 11
+metrics = ["p_detect_min", "bs_power_w"]
+[fixed]
+tx_antennas = 6
+rx_antennas = 6
+[sweep]
+sinr_db = [0.0, 20.0, 45.0, 75.0]
+[figure]
+x = "sinr_db"
+y = "p_detect_min"
+"""
+
+
+def study_file(tmp_path, text=None, draws=2, name="small"):
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text if text is not None else SMALL.format(draws=draws))
+    return path
+
+
+def stable(df):
+    return df.drop(columns=[c for c in VOLATILE if c in df.columns]).reset_index(drop=True)
+
+
+def cli(*args, **kw):
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], capture_output=True, text=True, cwd=ROOT,
+                          **kw)
+
+
+def test_grid_jobs_and_seeds(tmp_path):
+    study = load_study(study_file(tmp_path))
+    assert len(study.points()) == 4 and len(study.jobs()) == 4 * 2 * 2
+    assert len({j.key for j in study.jobs()}) == len(study.jobs())
+    # common random numbers: the seed depends on the draw only, never on the point or the method
+    assert study.seed_of(1).generate_state(4).tolist() == study.seed_of(1).generate_state(4).tolist()
+    assert study.seed_of(0).generate_state(4).tolist() != study.seed_of(1).generate_state(4).tolist()
+    zipped = load_study(study_file(tmp_path, SMALL.format(draws=1).replace(
+        "sinr_db = [0.0, 20.0, 45.0, 75.0]", 'mode = "zip"\nsinr_db = [0.0, 20.0]\nmax_power_w = [1.0, 2.0]')))
+    assert zipped.points() == [{"sinr_db": 0.0, "max_power_w": 1.0}, {"sinr_db": 20.0, "max_power_w": 2.0}]
+
+
+def test_study_records_statuses_and_aggregates(tmp_path):
+    """45 dB is within reach of the CUs (SNR ~53 dB with 6 antennas) but the 75 dB point is infeasible: infeasible rows are
+    recorded and counted, never abort the study; the objective decreases with Gamma (Fig. 3's trend)."""
+    study = load_study(study_file(tmp_path))
+    table = run_study(study, tmp_path / "out", progress=False)
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert (tmp_path / "out" / "figure.png").stat().st_size > 10_000
+    assert len(table) == 16 and set(table[table["sinr_db"] == 75.0]["status"]) == {"infeasible"}
+    solved = table[table["sinr_db"] < 70]
+    assert set(solved["status"]) == {"optimal"} and solved["verified"].all()
+    sdr = summary[summary["method"] == "sdr"].sort_values("sinr_db")
+    assert sdr["infeasible_rate"].tolist() == [0.0, 0.0, 0.0, 1.0]
+    assert sdr["objective_mean"].iloc[0] >= sdr["objective_mean"].iloc[2] - 1e-9
+    both = summary.pivot(index="sinr_db", columns="method", values="objective_mean").dropna()
+    assert (both["sdr"] >= both["zf"] - 1e-7).all()                      # proposed >= ZF at every point
+
+
+def test_a_job_rerun_alone_reproduces_its_row(tmp_path):
+    study = load_study(study_file(tmp_path))
+    table = run_study(study, tmp_path / "out", progress=False)
+    job = study.jobs()[7]
+    row = run_job(study, job)
+    saved = table[table["key"] == job.key].iloc[0]
+    for name in ("status", "objective", "p_detect_min", "bs_power_w", "verified", "max_violation"):
+        assert row[name] == saved[name] or (isinstance(row[name], str) and json.loads(row[name]) ==
+                                            json.loads(saved[name])), name
+
+
+def test_killed_study_resumes_to_the_same_table(tmp_path):
+    path = study_file(tmp_path, draws=3)
+    whole = stable(run_study(load_study(path), tmp_path / "whole", progress=False))
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "study", str(path), "--out", str(out),
+                             "--workers", "1"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "jobs").glob("*.json"))) < 5:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = len(list((out / "jobs").glob("*.json")))
+    assert 5 <= partial < 24 and not (out / "jobs.csv").exists()
+    before = {p: p.stat().st_mtime_ns for p in (out / "jobs").glob("*.json")}
+    again = cli("study", str(path), "--out", str(out))
+    assert again.returncode == 2 and "--resume" in again.stderr          # never silently mixes two runs
+    done = cli("study", str(path), "--out", str(out), "--resume", "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    assert all(p.stat().st_mtime_ns == t for p, t in before.items())    # finished jobs were not re-run
+    pd.testing.assert_frame_equal(stable(pd.read_csv(out / "jobs.csv")), stable(pd.read_csv(tmp_path / "whole" /
+                                                                                             "jobs.csv")))
+    pd.testing.assert_frame_equal(stable(pd.read_csv(out / "summary.csv")),
+                                  stable(pd.read_csv(tmp_path / "whole" / "summary.csv")))
+    assert len(whole) == 24
+
+
+def test_changed_study_file_is_not_resumed_into_old_results(tmp_path):
+    path = study_file(tmp_path, draws=1)
+    run_study(load_study(path), tmp_path / "out", progress=False)
+    path.write_text(SMALL.format(draws=1).replace("seed = 11", "seed = 12"))
+    with pytest.raises(IsacoptError, match="holds a different study"):
+        run_study(load_study(path), tmp_path / "out", resume=True, progress=False)
+
+
+def test_local_pool_and_dask_cluster_give_identical_tables(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    path = study_file(tmp_path, draws=1)
+    local = run_study(load_study(path), tmp_path / "local", workers=2, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
+        remote = run_study(load_study(path), tmp_path / "dask", scheduler=lc.scheduler_address, progress=False)
+    pd.testing.assert_frame_equal(stable(local), stable(remote))
+    pd.testing.assert_frame_equal(stable(pd.read_csv(tmp_path / "local" / "summary.csv")),
+                                  stable(pd.read_csv(tmp_path / "dask" / "summary.csv")))
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (("methods = [\"sdr\", \"zf\"]", "methods = [\"sdr\", \"mrt\"]"), "unknown method 'mrt'"),
+    (("sinr_db = [0.0, 20.0, 45.0, 75.0]", "sinr_db = []"), "sinr_db is an empty grid"),
+    (("sinr_db = [0.0, 20.0, 45.0, 75.0]", "sinr_dbb = [0.0]"), "unknown field 'sinr_dbb'"),
+    (("sinr_db = [0.0, 20.0, 45.0, 75.0]", "sinr_db = [0.0]\nmax_power_w = [1.0, -2.0]"),
+     "max_power_w' = -2.0 is out of range"),
+    (("draws = 1", "draws = 0"), "draws = 0 must be an integer >= 1"),
+    (("\"bs_power_w\"]", "\"sinr_db\"]"), "metric 'sinr_db' has the name of a scenario field"),
+    (("problem = \"detection\"", "problem = \"detecton\""), "unknown problem 'detecton'"),
+    (("[figure]", "[figure]\nz = 1"), "unknown key 'z' in [figure]"),
+    (("y = \"p_detect_min\"", "y = \"rate\""), "y = 'rate' must be 'objective' or one of metrics"),
+    (("seed = 11", "sed = 11"), "unknown key 'sed' in the study file; did you mean 'seed'?"),
+])
+def test_malformed_study_fails_before_any_job(tmp_path, edit, expected):
+    path = study_file(tmp_path, SMALL.format(draws=1).replace(*edit))
+    out = cli("study", str(path), "--out", str(tmp_path / "out"))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and expected in out.stderr, out.stderr
+    assert not (tmp_path / "out").exists()                              # failed before any job ran
+
+
+def test_unknown_study_name_and_broken_toml(tmp_path):
+    out = cli("study", "detection_fig33")
+    assert out.returncode == 2 and "unknown study 'detection_fig33'; did you mean 'detection_fig3'?" in out.stderr
+    out = cli("study", str(study_file(tmp_path, "problem = = 1")))
+    assert out.returncode == 2 and "is not valid TOML" in out.stderr
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (ROOT / "data" / "studies").glob("*.toml")))
+def test_shipped_studies_validate(name):
+    """Every shipped study (full and --quick) passes validation: problem, methods, every point's scenario."""
+    for quick in (False, True):
+        study = load_study(name, quick=quick)
+        assert study.jobs()
