@@ -31,6 +31,7 @@ class Assessment:
     metrics: dict[str, Any]
     checks: list[verify.Check]
     notes: list[str] = field(default_factory=list)
+    status: Status | None = None     # overrides the solver's status (e.g. FEASIBLE after Gaussian randomization)
 
 
 def constructive_rank_one(w_matrix: np.ndarray, h: np.ndarray, floor: float = 0.0):
@@ -86,6 +87,18 @@ def solve_relaxation(model, solver: str | None = None) -> Result:
     notes = base.pop("notes") + assessment.notes
     if not report.passed:
         notes.append(f"verification failed: worst constraint '{report.worst}' violated by {report.max_violation:.2e}")
-    return Result(status=outcome.status, objective=assessment.objective, solution=solution,
+    return Result(status=assessment.status or outcome.status, objective=assessment.objective, solution=solution,
                   metrics=assessment.metrics, verified=report.passed, max_violation=report.max_violation,
                   violations=report.violations, time_s=time.perf_counter() - start, notes=notes, **base)
+
+
+def gaussian_candidates(rng: np.random.Generator, matrix: np.ndarray, count: int) -> np.ndarray:
+    """Gaussian randomization (Luo et al., IEEE SPM 2010): ``count`` vectors xi ~ CN(0, X) of a Hermitian PSD X.
+
+    matrix: (N, N) complex; returns (count, N) complex. Drawn through X's eigen-decomposition (PSD part only).
+    """
+    eig, vec = np.linalg.eigh(0.5 * (matrix + matrix.conj().T))
+    root = vec * np.sqrt(np.maximum(eig, 0.0))                       # X = root root^H
+    n = matrix.shape[0]
+    z = (rng.standard_normal((count, n)) + 1j * rng.standard_normal((count, n))) / np.sqrt(2.0)
+    return z @ root.T
