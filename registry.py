@@ -71,6 +71,18 @@ PROBLEMS: dict[str, Problem] = {
         parameters={"scenario": "I (synchronized BSs, (P1)/(P2)) or II (direct links only, (P3)/(P4))",
                     "receiver": "1 (Type-I CUs, (P1)/(P3)) or 2 (Type-II CUs, (P2)/(P4))"},
     ),
+    "localization": (lambda lz: Problem(   # lz = models/localization.py (imported here to keep one insertion)
+        name="localization",
+        paper="Xia, Xu, Xu, He, Yang, Ng, 'Multi-Cell Coordinated Beamforming for Integrated Communication and "
+              "Multi-TMT Localization' (seed 000)",
+        scenario_class=lz.LocalizationScenario,
+        default_scenario="localization_table1",
+        methods={m: Method(lambda sc, rng, solver=None, m=m: solve_relaxation(
+            lz.LocalizationModel(lz.draw_instance(sc, rng), m, rng), solver), text) for m, text in lz.METHOD_HELP.items()},
+        default_method="sdr",
+        summary_metrics=("crlb_m2", "rmse_bound_m", "sinr_db", "bs_power_dbm", "sdr_max_eigen_ratio", "randomizations"),
+        parameters={"sinr_db": "Gamma, the SINR target of every CU (Fig. 2)", "max_power_dbm": "P per BS (Fig. 3)"},
+    ))(__import__(f"{__package__}.models.localization", fromlist=["METHODS"])),
     # further problems: add one entry above this line (keep entries in paper order)
 }
 
