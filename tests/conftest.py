@@ -30,3 +30,28 @@ def solver_params(names):
         marks = [] if info.usable else [pytest.mark.skip(reason=f"{name}: {info.availability.value} {info.note}")]
         out.append(pytest.param(name, marks=marks, id=name.lower()))
     return out
+
+
+class CliOutcome:
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def cli():
+    """Run ``python run.py ARGS`` in this process (same code path as the script, without the interpreter start-up):
+    ``cli("solve", "detection", "--set", "x=1")`` -> object with ``returncode``, ``stdout``, ``stderr``."""
+    import contextlib
+    import io
+
+    from isacopt import cli as entry
+
+    def run(*args):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = entry.main([str(a) for a in args])
+            except SystemExit as exc:                  # argparse usage errors
+                code = exc.code
+        return CliOutcome(code, out.getvalue(), err.getvalue())
+    return run

@@ -50,23 +50,23 @@ def _bad_scenario(tmp_path, text):
     (("solve", "detection", "--set", "bs_positions_m=[[0,0],[0,0],[5,5]]"), "coincident BSs"),
     (("solve", "detection", "--scenario", "detection_k3", "--method", "zf", "--set", "users_per_bs=11"), "zf needs tx_antennas >= L*K = 33"),
 ])
-def test_user_mistakes_get_one_line(args, expected):
-    out = run(*args)
+def test_user_mistakes_get_one_line(cli, args, expected):
+    out = cli(*args)
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in out.stderr
     assert expected in lines[0]
 
 
-def test_malformed_scenario_files(tmp_path):
+def test_malformed_scenario_files(tmp_path, cli):
     typo = _bad_scenario(tmp_path, 'problem = "detection"\nmax_powr_w = 3.0\n')
-    out = run("solve", "detection", "--scenario", typo)
+    out = cli("solve", "detection", "--scenario", typo)
     assert out.returncode == 2 and "unknown field 'max_powr_w'" in out.stderr and "max_power_w" in out.stderr
     broken = _bad_scenario(tmp_path, 'problem = "detection"\nmax_power_w = = 3\n')
-    out = run("solve", "detection", "--scenario", broken)
+    out = cli("solve", "detection", "--scenario", broken)
     assert out.returncode == 2 and "is not valid TOML" in out.stderr and len(out.stderr.strip().splitlines()) == 1
     other = _bad_scenario(tmp_path, 'problem = "cluster-size"\n')
-    out = run("solve", "detection", "--scenario", other)
+    out = cli("solve", "detection", "--scenario", other)
     assert out.returncode == 2 and "is for problem 'cluster-size'" in out.stderr
 
 

@@ -45,7 +45,7 @@ def stable(df):
     return df.drop(columns=[c for c in VOLATILE if c in df.columns]).reset_index(drop=True)
 
 
-def cli(*args, **kw):
+def script(*args, **kw):
     return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], capture_output=True, text=True, cwd=ROOT,
                           **kw)
 
@@ -104,9 +104,9 @@ def test_killed_study_resumes_to_the_same_table(tmp_path):
     partial = len(list((out / "jobs").glob("*.json")))
     assert 5 <= partial < 24 and not (out / "jobs.csv").exists()
     before = {p: p.stat().st_mtime_ns for p in (out / "jobs").glob("*.json")}
-    again = cli("study", str(path), "--out", str(out))
+    again = script("study", str(path), "--out", str(out))
     assert again.returncode == 2 and "--resume" in again.stderr          # never silently mixes two runs
-    done = cli("study", str(path), "--out", str(out), "--resume", "--workers", "2")
+    done = script("study", str(path), "--out", str(out), "--resume", "--workers", "2")
     assert done.returncode == 0, done.stderr
     assert all(p.stat().st_mtime_ns == t for p, t in before.items())    # finished jobs were not re-run
     pd.testing.assert_frame_equal(stable(pd.read_csv(out / "jobs.csv")), stable(pd.read_csv(tmp_path / "whole" /
@@ -148,7 +148,7 @@ def test_local_pool_and_dask_cluster_give_identical_tables(tmp_path):
     (("y = \"p_detect_min\"", "y = \"rate\""), "y = 'rate' must be 'objective' or one of metrics"),
     (("seed = 11", "sed = 11"), "unknown key 'sed' in the study file; did you mean 'seed'?"),
 ])
-def test_malformed_study_fails_before_any_job(tmp_path, edit, expected):
+def test_malformed_study_fails_before_any_job(tmp_path, cli, edit, expected):
     path = study_file(tmp_path, SMALL.format(draws=1).replace(*edit))
     out = cli("study", str(path), "--out", str(tmp_path / "out"))
     assert out.returncode == 2 and "Traceback" not in out.stderr
@@ -156,7 +156,7 @@ def test_malformed_study_fails_before_any_job(tmp_path, edit, expected):
     assert not (tmp_path / "out").exists()                              # failed before any job ran
 
 
-def test_unknown_study_name_and_broken_toml(tmp_path):
+def test_unknown_study_name_and_broken_toml(tmp_path, cli):
     out = cli("study", "detection_fig33")
     assert out.returncode == 2 and "unknown study 'detection_fig33'; did you mean 'detection_fig3'?" in out.stderr
     out = cli("study", str(study_file(tmp_path, "problem = = 1")))
