@@ -37,6 +37,8 @@ class Problem:
     default_method: str
     summary_metrics: tuple[str, ...] = ()
     parameters: dict[str, str] = field(default_factory=dict)   # scenario keys with a special CLI meaning
+    # optional loader for non-TOML instances: load(source, default, overrides, values) -> (scenario, name)
+    load: Callable[..., tuple] | None = None
 
     def method(self, name: str | None) -> tuple[str, Method]:
         name = name or self.default_method
@@ -83,6 +85,17 @@ PROBLEMS: dict[str, Problem] = {
         summary_metrics=("crlb_m2", "rmse_bound_m", "sinr_db", "bs_power_dbm", "sdr_max_eigen_ratio", "randomizations"),
         parameters={"sinr_db": "Gamma, the SINR target of every CU (Fig. 2)", "max_power_dbm": "P per BS (Fig. 3)"},
     ))(__import__(f"{__package__}.models.localization", fromlist=["METHODS"])),
+    "misdp": (lambda mi: Problem(   # mi = models/misdp.py (CBF files, generic mixed-integer SDPs)
+        name="misdp",
+        paper="generic mixed-integer SDPs from CBF files (CBLIB / SCIP-SDP instances), for the branch-and-bound",
+        scenario_class=mi.MisdpScenario,
+        default_scenario="example_small_cbf",
+        methods={"bnb": Method(lambda sc, rng, solver=None: mi.solve_bnb(sc, rng, solver),
+                               "exact branch-and-bound over SDP relaxations (certificate: bounds, gap, nodes)")},
+        default_method="bnb",
+        parameters={"time_limit_s": "wall-clock limit of the search", "node_limit": "maximum nodes solved"},
+        load=mi.load,
+    ))(__import__(f"{__package__}.models.misdp", fromlist=["load"])),
     # further problems: add one entry above this line (keep entries in paper order)
 }
 
@@ -105,7 +118,10 @@ def solve(problem_name: str, scenario: str | None = None, method: str | None = N
     method_name, m = spec.method(method)
     if solver is not None:
         backends.require_usable(solver, m.solver_kind)
-    sc, sc_name = load_scenario(spec.scenario_class, spec.name, scenario, spec.default_scenario, overrides, values)
+    if spec.load is not None:
+        sc, sc_name = spec.load(scenario, spec.default_scenario, overrides, values)
+    else:
+        sc, sc_name = load_scenario(spec.scenario_class, spec.name, scenario, spec.default_scenario, overrides, values)
     start = time.perf_counter()
     result = m.run(sc, np.random.default_rng(seed), solver)
     if isinstance(seed, np.random.SeedSequence):
