@@ -31,7 +31,8 @@ class Assessment:
     metrics: dict[str, Any]
     checks: list[verify.Check]
     notes: list[str] = field(default_factory=list)
-    status: Status | None = None     # overrides the solver's status (e.g. FEASIBLE after Gaussian randomization)
+    status: Status | None = None     # replaces an OPTIMAL solver status when verified (e.g. FEASIBLE after
+                                     # Gaussian randomization: no optimality proof for the unrelaxed problem)
 
 
 def constructive_rank_one(w_matrix: np.ndarray, h: np.ndarray, floor: float = 0.0):
@@ -87,7 +88,10 @@ def solve_relaxation(model, solver: str | None = None) -> Result:
     notes = base.pop("notes") + assessment.notes
     if not report.passed:
         notes.append(f"verification failed: worst constraint '{report.worst}' violated by {report.max_violation:.2e}")
-    return Result(status=assessment.status or outcome.status, objective=assessment.objective, solution=solution,
+    status = outcome.status      # a model may downgrade OPTIMAL (e.g. to FEASIBLE), never upgrade an inaccurate solve
+    if assessment.status is not None and outcome.status is Status.OPTIMAL and report.passed:
+        status = assessment.status
+    return Result(status=status, objective=assessment.objective, solution=solution,
                   metrics=assessment.metrics, verified=report.passed, max_violation=report.max_violation,
                   violations=report.violations, time_s=time.perf_counter() - start, notes=notes, **base)
 

@@ -378,6 +378,12 @@ def balance_powers(h: np.ndarray, directions: np.ndarray, noise_w: float, gamma:
 
 # ================================================================================================ SDR models
 METHODS = ("sdr", "radar-only", "zf", "beampattern")
+METHOD_HELP = {
+    "sdr": "the paper's SDR (21) (Schur-complement LMIs); rank one by Theorem 1, else Gaussian randomization",
+    "radar-only": "benchmark: (21) without the SINR constraints (a lower bound on every method's CRLB)",
+    "zf": "benchmark: zero-forcing beams (null every other CU, N_t >= M K) with CRLB-optimal powers",
+    "beampattern": "benchmark: Liu et al. (TSP 2020) beampattern matching under the same SINR/power constraints",
+}
 
 
 def _fim_lmis(weights: cp.Parameter, gains: cp.Expression, mu: cp.Variable) -> list:
@@ -626,10 +632,22 @@ class LocalizationModel:
         F = self.lifted_solution()
         M, K, N, _ = F.shape
         self.relaxation_eigen_ratio = max(eigen_ratio(x) for row in F for x in row)
-        f = np.array([[principal_component(x) for x in row] for row in F])
         if self.relaxation_eigen_ratio <= RANK_ONE_RATIO:
-            return {"f": f, "F": F}, claimed
+            return {"f": self._extract(F), "F": F}, claimed
+        f = np.array([[principal_component(x) for x in row] for row in F])
         return {"f": self._randomize(F, f), "F": F}, claimed
+
+    def _extract(self, F: np.ndarray) -> np.ndarray:
+        """Rank-one beams of a (numerically) rank-one relaxed F (M, K, N, N): f = F h / sqrt(h^H F h) with h the
+        CU's own channel (the principal component for radar-only). For rank-one F both are the same vector; for a
+        solver's nearly rank-one F this choice keeps the CU's desired power exactly while interference and power can
+        only drop (F - f f^H is PSD), so every SINR of the relaxation is kept (the principal component can lose up to
+        lambda_2 / lambda_1 of it)."""
+        M, K = F.shape[:2]
+        if self.method == "radar-only":
+            return np.array([[principal_component(x) for x in row] for row in F])
+        return np.array([[constructive_rank_one(F[m, k], self.inst.h[m, m, k])[0] for k in range(K)]
+                         for m in range(M)])
 
     def _randomize(self, F: np.ndarray, principal: np.ndarray) -> np.ndarray:
         """Gaussian randomization [15]: candidate directions xi_{m,k} ~ CN(0, F_{m,k}) (plus the principal components
