@@ -49,8 +49,9 @@ Heuristics (upper bounds)
     (e.g. rounding + the inner SDP) or None. Without a callback, built-in rounding: each group's largest free
     member and every other integer rounded to the nearest value within the node's bounds, all integers fixed and
     the same relaxation re-solved (once per distinct assignment). An integral node relaxation is an incumbent by
-    itself; at the end the incumbent from a relaxation is re-solved with its integers fixed exactly ("polish"),
-    so returned integers are exact and the continuous values are consistent with them.
+    itself once re-solved with its integers fixed exactly ("polish", only when it would improve the incumbent),
+    so returned integers are exact, the continuous values are consistent with them and the upper bound is the
+    value of that point.
 
 Bounds are reported in the problem's own sense: the optimum lies in [``lower_bound``, ``upper_bound``] (for a
 minimization the lower bound is the proven bound and the upper bound the incumbent; mirrored for maximization).
@@ -325,7 +326,7 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
     singles = np.flatnonzero(~in_group)
 
     stats = dict(nodes=0, sdp=0, solver_time=0.0, unresolved=0, calls=0, retried=0, solvers=set())
-    best: dict[str, Any] = dict(value=math.inf, values=None, payload=None, polish=None)
+    best: dict[str, Any] = dict(value=math.inf, values=None, payload=None)
     closed_min = math.inf              # smallest bound among closed (pruned-by-bound or integral) leaves
     history: list[tuple[float, int, float, float]] = []
     seen_roundings: set[bytes] = set()
@@ -344,10 +345,20 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
     def tol(ub: float) -> float:
         return max(abs_gap, rel_gap * abs(ub)) if math.isfinite(ub) else 0.0
 
-    def offer(value: float, values, payload, polish) -> None:
-        if value < best["value"]:
-            best.update(value=value, values=values, payload=payload, polish=polish)
-            _emit(log, f"incumbent {relax.sign * value:.10g} after {stats['nodes']} nodes")
+    def offer(value: float, values, payload, polish=None) -> None:
+        """A candidate incumbent; ``polish`` (exact integers of an integral relaxation): re-solve them fixed first."""
+        if value >= best["value"]:
+            return
+        if polish is not None:
+            outcome, fixed_value, _, fixed_values = run(polish, polish)
+            if fixed_value is None:
+                notes.append(f"an integral relaxation re-solved with fixed integers returned {outcome.status.value}")
+                return
+            value, values = fixed_value, relax.with_ints(fixed_values, polish)
+            if value >= best["value"]:
+                return
+        best.update(value=value, values=values, payload=payload)
+        _emit(log, f"incumbent {relax.sign * value:.10g} after {stats['nodes']} nodes")
 
     def round_node(ints, lo, hi) -> np.ndarray:
         r = np.clip(np.round(ints), lo, hi)
@@ -366,7 +377,7 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
         seen_roundings.add(key)
         outcome, value, _, vals = run(r, r)
         if value is not None:
-            offer(value, relax.with_ints(vals, r), None, None)
+            offer(value, relax.with_ints(vals, r), None)
 
     def dive(lo, hi, ints, values, value) -> None:
         """Fractional diving: fix the most fractional object to its nearer side (else the other), re-solve, repeat."""
@@ -375,7 +386,7 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
             choice = choose(ints, lo, hi)
             if choice is None:
                 r = np.round(ints)
-                offer(value, relax.with_ints(values, r), None, r)
+                offer(value, None, None, r)
                 return
             if choice[0] == "group":
                 g = group_idx[choice[1]]
@@ -551,11 +562,11 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
             found = incumbent(values)
             if found is not None:
                 obj, payload = found
-                offer(relax.sign * float(obj), None, payload, None)
+                offer(relax.sign * float(obj), None, payload)
         if choice is None:                                       # integral: the node is solved
             snapped = np.round(ints)
             if incumbent is None:
-                offer(value, relax.with_ints(values, snapped), None, snapped)
+                offer(value, None, None, snapped)
             closed_min = min(closed_min, bound)
             record()
             continue
@@ -573,15 +584,6 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
             lb, ub = _sense_bounds(relax.sign, lower(), best["value"])
             _emit(log, f"{stats['nodes']} nodes, {len(heap)} open, bounds [{lb:.8g}, {ub:.8g}]")
 
-    # polish an incumbent taken from an integral relaxation: integers exact, continuous part consistent
-    if best["polish"] is not None:
-        r = best["polish"]
-        outcome, value, _, vals = run(r, r)
-        if value is not None:
-            best.update(value=value, values=relax.with_ints(vals, r), polish=None)
-        else:
-            notes.append(f"polishing the incumbent with fixed integers returned {outcome.status.value}; "
-                         "continuous values are the node relaxation's")
     record()
     lb_int, ub_int = lower(), best["value"]
     lb, ub = _sense_bounds(relax.sign, lb_int, ub_int)
