@@ -756,6 +756,6 @@ def direct_problem(inst: LocalizationInstance, method: str = "sdr") -> tuple[cp.
     mu = cp.Variable(2)
     e = np.eye(2)
     for i in range(2):                                                                             # (21d)
-        cons.append(cp.bmat([[fim, e[:, i:i + 1]], [e[i:i + 1, :], cp.reshape(mu[i], (1, 1))]]) >> 0)
+        cons.append(cp.bmat([[fim, e[:, i:i + 1]], [e[i:i + 1, :], cp.reshape(mu[i], (1, 1), order="F")]]) >> 0)
     problem = cp.Problem(cp.Minimize(mu[0] + mu[1]), cons)
     return problem, {"F": F, "mu": mu, "crlb_ref": c0, "power_w": P}
