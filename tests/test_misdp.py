@@ -1,0 +1,218 @@
+"""CBF reader + branch-and-bound on public mixed-integer SDP instances with known optima (data/misdp/), the
+independent NumPy re-check of CBF solutions, the CLI/registry route and malformed files."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from isacopt import registry
+from isacopt.algorithms import branch_and_bound as bnb
+from isacopt.algorithms.result import Result, Status
+from isacopt.errors import ScenarioError
+from isacopt.models import misdp
+
+OPTIMA = misdp.known_optima()
+SMALL = ["example_small_cbf", "example_cbf_dual", "example_cbf_mix", "example_cbf_primal", "example_multaggr",
+         "example_multaggr2", "example_multaggr3", "example_diagzeroimpl"]
+LARGE = ["2x4_2scen_3bars", "2x7_3bars", "2g_4_164_k3_5_6"]
+
+
+def solve(name, **limits):
+    scenario = misdp.MisdpScenario(cbf_path=str(misdp.INSTANCE_DIR / f"{name}.cbf"), **limits)
+    return misdp.solve_bnb(scenario)
+
+
+def write(tmp_path, text, name="t.cbf"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+# ------------------------------------------------------------------ reader semantics on hand-made files
+def test_reader_structure_of_a_shipped_file():
+    data = misdp.read_cbf(misdp.INSTANCE_DIR / "example_small_cbf.cbf")
+    assert (data.version, data.sense, data.n, data.m) == (1, "min", 3, 8)
+    assert list(data.integers) == [0, 1, 2] and data.psdcon_dims == [2, 2]
+    assert np.allclose(data.obj_c, [1, -2, -1])
+    assert np.allclose(data.int_lower, -10) and np.allclose(data.int_upper, 10)      # from single-variable rows
+    G1 = data.h[1].toarray().reshape(2, 2, 3)                    # G_1 = x0 [[0,1],[1,0]] + x2 [[1,0],[0,0]] + D
+    assert np.allclose(G1[:, :, 0], [[0, 1], [1, 0]]) and np.allclose(G1[:, :, 2], [[1, 0], [0, 0]])
+    assert np.allclose(data.d[1], [[0, 0], [0, 2.1]])
+    model = misdp.build_problem(data)
+    assert model.parts["integer"][1] is not None and model.parts["binary"][1] is None
+
+
+def test_offdiagonal_entries_count_twice_and_cones(tmp_path):
+    """min <F, X> + x0 with F_10 = -1 (so -2 X_10), tr X = 1, X PSD: -1 at X = [[.5,.5],[.5,.5]];
+    (x0, 3, 4) in Q forces x0 >= 5; QR (x3..x6): 2 x3 x4 >= x5^2 + x6^2 with x4 = x5 = 2 forces x3 >= 1."""
+    text = """VER
+3
+
+OBJSENSE
+MIN
+
+PSDVAR
+1
+2
+
+VAR
+7 2
+Q 3
+QR 4
+
+CON
+5 1
+L= 5
+
+OBJFCOORD
+1
+0 1 0 -1.0
+
+OBJACOORD
+2
+0 1.0
+3 1.0
+
+FCOORD
+2
+0 0 0 0 1.0
+0 0 1 1 1.0
+
+ACOORD
+4
+1 1 1.0
+2 2 1.0
+3 4 1.0
+4 5 1.0
+
+BCOORD
+5
+0 -1.0
+1 -3.0
+2 -4.0
+3 -2.0
+4 -2.0
+"""
+    data = misdp.read_cbf(write(tmp_path, text))
+    model = misdp.build_problem(data)
+    model.problem.solve(solver="CLARABEL")
+    assert model.problem.value == pytest.approx(-1 + 5 + 1, abs=1e-6)
+    x, X = model.assemble({v: v.value for _, v in model.parts.values() if v is not None} | {model.X[0]: model.X[0].value})
+    assert misdp.check_solution(data, x, X, model.problem.value).passed
+    assert misdp.objective_value(data, x, X) == pytest.approx(5.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("OBJSENSE\nMIN\n", "missing VER"),
+    ("VER\n4\n", "version 4"),
+    ("VER\n3\n\nVAR\n2 1\nEXP 2\n", "cone 'EXP'"),
+    ("VER\n3\n\nVAR\n2 1\nF 3\n", "sum to 3, expected 2"),
+    ("VER\n3\n\nVAR\n1 1\nF 1\n\nOBJACOORD\n1\n4 1.0\n", "index 4 out of range"),
+    ("VER\n3\n\nPOWCONES\n1 1\n", "keyword 'POWCONES'"),
+    ("VER\n3\n\nVAR\n1 1\nF 1\n\nACOORD\n1\n0 x 1.0\n", "malformed"),
+])
+def test_malformed_files_are_one_line_errors(tmp_path, text, match):
+    with pytest.raises(ScenarioError, match=match) as err:
+        misdp.read_cbf(write(tmp_path, text))
+    assert "\n" not in str(err.value)
+
+
+# ------------------------------------------------------------------ known optima
+@pytest.mark.parametrize("name", SMALL)
+def test_small_instances_reach_known_optimum(name):
+    result = solve(name)
+    assert result.status == Status.OPTIMAL, result.notes
+    assert result.objective == pytest.approx(OPTIMA[name], rel=1e-4, abs=1e-6)
+    assert result.lower_bound <= OPTIMA[name] + 1e-6 * max(1, abs(OPTIMA[name]))
+    assert result.verified and result.max_violation <= 1e-6
+    assert result.gap <= 1e-6 and result.nodes >= 1 and result.sdp_solves >= result.nodes
+
+
+@pytest.mark.slow
+def test_truss_2x3_reaches_known_optimum():
+    result = solve("2x3_3bars", time_limit_s=600)
+    assert result.status == Status.OPTIMAL
+    assert result.objective == pytest.approx(OPTIMA["2x3_3bars"], rel=1e-4)
+    assert result.verified
+
+
+def test_truss_2x3_with_node_limit_brackets_the_optimum():
+    """A limited run must bracket the published optimum: lower bound <= optimum <= incumbent."""
+    result = solve("2x3_3bars", node_limit=60)
+    opt = OPTIMA["2x3_3bars"]
+    assert result.nodes == 60 and result.lower_bound <= opt * (1 + 1e-6)
+    if result.status == Status.FEASIBLE:
+        assert result.upper_bound >= opt * (1 - 1e-6) and result.verified and result.gap > 0
+    else:
+        assert result.status == Status.LIMIT and result.upper_bound is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", LARGE)
+def test_large_instances_report_an_honest_gap(name):
+    result = solve(name, time_limit_s=120)
+    opt = OPTIMA[name]
+    assert result.lower_bound <= opt + 1e-6 * abs(opt)
+    if result.objective is not None:
+        assert result.verified and result.objective >= opt - 1e-6 * abs(opt)
+        if result.status != Status.OPTIMAL:
+            assert result.gap == pytest.approx((result.upper_bound - result.lower_bound) / abs(result.objective))
+    else:
+        assert result.status == Status.LIMIT and result.gap is None
+
+
+# ------------------------------------------------------------------ independent re-check
+def test_check_solution_rejects_corrupted_solutions():
+    data = misdp.read_cbf(misdp.INSTANCE_DIR / "example_small_cbf.cbf")
+    result = solve("example_small_cbf")
+    x, X = np.asarray(result.solution["x"], float), []
+    assert misdp.check_solution(data, x, X, result.objective).passed
+    assert not misdp.check_solution(data, x + np.array([0.5, 0, 0]), X).passed           # not integral
+    assert not misdp.check_solution(data, x, X, result.objective - 1.0).passed            # wrong objective
+    bad = x.copy()
+    bad[0] = 11.0                                                                          # x0 <= 10 row
+    assert not misdp.check_solution(data, bad, X).passed
+    data_psd = misdp.read_cbf(misdp.INSTANCE_DIR / "example_cbf_primal.cbf")
+    r = solve("example_cbf_primal")
+    xp, Xp = np.asarray(r.solution["x"], float), [np.asarray(M, float) for M in r.solution["X"]]
+    assert misdp.check_solution(data_psd, xp, Xp, r.objective).passed
+    assert not misdp.check_solution(data_psd, xp, [Xp[0] - 0.5 * np.eye(3)]).passed    # not PSD
+
+
+# ------------------------------------------------------------------ CLI / registry / JSON
+def test_registry_route_and_json_roundtrip(tmp_path):
+    result = registry.solve("misdp", "example_multaggr", "bnb", overrides=["node_limit=50"])
+    assert result.status == Status.OPTIMAL and result.scenario_name == "example_multaggr"
+    assert result.metrics["known_optimum"] == OPTIMA["example_multaggr"]
+    data = json.loads(json.dumps(result.to_dict()))
+    for key in ("nodes", "sdp_solves", "lower_bound", "upper_bound", "gap"):
+        assert key in data
+    back = Result.from_dict(data)
+    assert back.objective == result.objective and back.nodes == result.nodes
+    path = tmp_path / "x.cbf"
+    path.write_text((misdp.INSTANCE_DIR / "example_multaggr.cbf").read_text())
+    other = registry.solve("misdp", str(path))
+    assert other.objective == pytest.approx(result.objective) and "known_optimum" not in other.metrics
+
+
+@pytest.mark.parametrize("scenario, overrides, match", [
+    ("missing.cbf", [], "does not exist"),
+    ("no_such_instance", [], "neither a .cbf file nor a shipped instance"),
+    ("example_multaggr", ["time_limit_s=0"], "time_limit_s"),
+    ("example_multaggr", ["node_limt=3"], "did you mean 'node_limit'"),
+    ("example_multaggr", ["group_branching=best"], "group_branching"),
+])
+def test_bad_scenarios_name_the_field(scenario, overrides, match):
+    with pytest.raises(ScenarioError, match=match):
+        registry.solve("misdp", scenario, "bnb", overrides=overrides)
+
+
+def test_relaxation_is_dpp_and_reused():
+    model = misdp.build_problem(misdp.read_cbf(misdp.INSTANCE_DIR / "example_small_cbf.cbf"))
+    relaxation = bnb.Relaxation(model.problem)
+    assert relaxation.dpp
+    first = bnb.solve(model.problem, relaxation=relaxation)
+    again = bnb.solve(model.problem, relaxation=relaxation)
+    assert first.objective == pytest.approx(again.objective) == pytest.approx(-8.0)
+    assert math.isfinite(first.lower_bound)
