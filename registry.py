@@ -96,6 +96,19 @@ PROBLEMS: dict[str, Problem] = {
         parameters={"time_limit_s": "wall-clock limit of the search", "node_limit": "maximum nodes solved"},
         load=mi.load,
     ))(__import__(f"{__package__}.models.misdp", fromlist=["load"])),
+    "cluster-size": (lambda cs: Problem(   # cs = models/cluster_size.py (stochastic-geometry ASE, integer programs)
+        name="cluster-size",
+        paper="Meng, Masouros, 'Networked ISAC Coordinated Beamforming and Cooperative BS Cluster Optimization' "
+              "(seed 004)",
+        scenario_class=cs.ClusterSizeScenario,
+        default_scenario="cluster_size",
+        methods={m: Method(lambda sc, rng, solver=None, m=m: cs.solve(sc, m, rng, solver), text, "integer")
+                 for m, text in cs.METHODS.items()},
+        default_method="search",
+        summary_metrics=("comm_ase", "sensing_ase", "weighted_ase", "comm_rate_nats", "sensing_rate_nats"),
+        parameters={"tx_antennas": "M_t", "rho": "weight of the communication ASE in (P1)",
+                    "program": "P1 (weighted ASE (16)) or P2 (comm ASE with thresholds (19))"},
+    ))(__import__(f"{__package__}.models.cluster_size", fromlist=["solve"])),
     # further problems: add one entry above this line (keep entries in paper order)
 }
 
