@@ -48,9 +48,18 @@ def small():
 
 @pytest.fixture(scope="module")
 def paper_results(paper):
-    out = {m: solve(paper, m) for m in lz.METHODS}
+    """SDR and the two fast benchmarks at paper size (the beampattern benchmark at paper size is a slow test)."""
+    out = {m: solve(paper, m) for m in ("sdr", "radar-only", "zf")}
     for m, r in out.items():
         assert r.status is Status.OPTIMAL and r.verified and r.max_violation <= verify.TOLERANCE, (m, r.notes)
+    return out
+
+
+@pytest.fixture(scope="module")
+def small_results(small):
+    out = {m: solve(small, m) for m in lz.METHODS}
+    for m, r in out.items():
+        assert r.status in (Status.OPTIMAL, Status.FEASIBLE) and r.verified, (m, r.notes)
     return out
 
 
@@ -188,41 +197,53 @@ def test_zf_directions_null_every_other_cu(paper):
 # ---------------------------------------------------------------------------------------------- the SDR
 def test_theorem1_rank_one_and_benchmark_orderings(paper_results):
     """N_t = 16 > M K = 8: the SDR optimum is rank one (Theorem 1), the beams attain the SDR bound, and
-    radar-only <= SDR <= ZF, beampattern (Figs. 2-3). Fig. 4: the SDR's and radar-only main lobes point at the
-    target (+-60 deg), ZF's do not."""
+    radar-only <= SDR <= ZF (Figs. 2-3). Fig. 4: the SDR's and radar-only main lobes point at the target
+    (+-60 deg), ZF's do not."""
     r = paper_results
-    crlb = {m: r[m].objective for m in lz.METHODS}
+    crlb = {m: r[m].objective for m in r}
     assert r["sdr"].metrics["sdr_max_eigen_ratio"] < 1e-7 and r["sdr"].metrics["randomizations"] == 0
     assert r["sdr"].violations["objective_vs_solver"] <= 1e-7
     assert crlb["radar-only"] <= crlb["sdr"] * (1 + 1e-7)
-    assert crlb["sdr"] <= crlb["zf"] and crlb["sdr"] <= crlb["beampattern"]
+    assert crlb["sdr"] <= crlb["zf"]
     assert crlb["radar-only"] == pytest.approx(r["sdr"].metrics["crlb_radar_only_m2"], rel=1e-7)
-    for m in lz.METHODS:
+    for m in r:
         angles = r[m].metrics["beampattern_angle_deg"]
         gains = r[m].metrics["beampattern_gain"]
         assert gains.shape == (2, 181) and np.all(gains >= 0)
         peaks = angles[np.argmax(gains, axis=1)]
         if m in ("sdr", "radar-only"):
             assert np.allclose(peaks, [60.0, -60.0], atol=2.0), (m, peaks)
-        elif m == "beampattern":                                    # Fig. 4 shows BS 1 (BS 2 peaks at a CU here)
-            assert abs(peaks[0] - 60.0) <= 2.0, peaks
         else:
             assert np.all(np.abs(np.abs(peaks) - 60.0) > 10.0), peaks
     assert np.allclose(r["radar-only"].metrics["target_beam_gain_w"], 16 * 1.0)       # N_t P: all power on target
     assert np.allclose(r["sdr"].metrics["sinr_db"], 20.0, atol=1e-6)                    # every SINR binds
 
 
-def test_every_result_reverified_from_its_solution(paper_results, paper):
+def test_benchmark_orderings_with_beampattern(small_results):
+    """Every benchmark's CRLB on the same instance is >= the SDR's, which is >= radar-only's. The beampattern
+    relaxation (per-antenna power, no radar signal) is not rank one here: Gaussian randomization, status feasible."""
+    crlb = {m: r.objective for m, r in small_results.items()}
+    assert crlb["radar-only"] <= crlb["sdr"] * (1 + 1e-7)
+    assert crlb["sdr"] <= min(crlb["zf"], crlb["beampattern"])
+    bp = small_results["beampattern"]
+    assert bp.metrics["randomizations"] == 0 or bp.status is Status.FEASIBLE
+    assert bp.metrics["pattern_error"] > 0 and bp.metrics["desired_pattern"].shape == (2, 181)
+    assert small_results["sdr"].metrics["sdr_max_eigen_ratio"] < 1e-7                 # N_t = 8 > M K = 4
+
+
+def test_every_result_reverified_from_its_solution(paper_results, small_results, paper, small):
     """Independent re-check of each returned solution: SINR, power, and the CRLB recomputed from f alone."""
-    gamma = db_to_linear(paper.scenario.sinr_db)
-    for m, r in paper_results.items():
-        f = r.solution["f"]
-        assert lz.bs_power(f).max() <= 1.0 * (1 + 1e-6)
-        if m != "radar-only":
-            assert lz.sinr(paper.h, f, dbm_to_watt(-94.0)).min() >= gamma * (1 - 1e-6)
-        assert lz.crlb(paper, f) == pytest.approx(r.objective, rel=1e-12)
+    for inst, results in ((paper, paper_results), (small, small_results)):
+        gamma = db_to_linear(inst.scenario.sinr_db)
+        for m, r in results.items():
+            f = r.solution["f"]
+            assert lz.bs_power(f).max() <= 1.0 * (1 + 1e-6)
+            if m != "radar-only":
+                assert lz.sinr(inst.h, f, dbm_to_watt(-94.0)).min() >= gamma * (1 - 1e-6)
+            assert lz.crlb(inst, f) == pytest.approx(r.objective, rel=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:Solution may be inaccurate")
 def test_reduced_formulation_equals_direct_formulation(small):
     """Our optimum against (21) written with complex N_t x N_t Hermitian variables. Clarabel solves the direct
     formulation only to reduced accuracy (AlmostSolved, ~1e-6), so its point is recovered to rank one and checked
@@ -260,7 +281,7 @@ def test_crlb_nondecreasing_in_gamma_and_nonincreasing_in_power(paper):
 
 def test_infeasible_gamma_is_reported(paper):
     """Beyond a CU's SNR (29.5 dB here) the certificate answers; at 27 dB the solver proves infeasibility."""
-    for method in ("sdr", "zf", "beampattern"):
+    for method in ("sdr", "zf"):                                   # (beampattern: the same certificate)
         r = solve(paper, method, sinr_db=30.0)
         assert r.status is Status.INFEASIBLE and "reaches at most 29.5 dB" in r.notes[0]
         assert r.objective is None and r.verified is None and not r.solution
@@ -385,11 +406,17 @@ def test_cli_solve_writes_self_contained_json(tmp_path):
 # ---------------------------------------------------------------------------------------------- slow
 @pytest.mark.slow
 def test_cli_beampattern_method(tmp_path):
+    """Paper size, default scenario: the beampattern relaxation is not rank one (lambda2/lambda1 ~ 0.16), so the
+    result is the best Gaussian randomization, verified, status feasible; BS 1's main lobe at 60 deg (Fig. 4)."""
     path = tmp_path / "bp.json"
     out = run("solve", "localization", "--method", "beampattern", "--out", str(path))
     assert out.returncode == 0 and "verified   yes" in out.stdout, out.stderr
     data = json.loads(path.read_text())
-    assert data["metrics"]["pattern_error"] > 0 and np.asarray(data["metrics"]["desired_pattern"]).shape == (2, 181)
+    met = data["metrics"]
+    assert data["status"] in ("optimal", "feasible") and met["pattern_error"] > 0
+    assert np.asarray(met["desired_pattern"]).shape == (2, 181)
+    gains = np.asarray(met["beampattern_gain"])
+    assert abs(np.asarray(met["beampattern_angle_deg"])[np.argmax(gains[0])] - 60.0) <= 3.0
 
 
 @pytest.mark.slow
@@ -398,13 +425,15 @@ def test_random_instances_theorem1_and_orderings(seed):
     inst = lz.draw_instance(scenario(), np.random.default_rng(seed))
     r = {m: solve(inst, m) for m in lz.METHODS}
     for m, x in r.items():
-        assert x.status is Status.OPTIMAL and x.verified, (m, x.notes)
+        assert x.status in (Status.OPTIMAL, Status.FEASIBLE) and x.verified, (m, x.notes)
+        assert x.status is Status.OPTIMAL or m == "beampattern"
     assert r["sdr"].metrics["sdr_max_eigen_ratio"] < 1e-6
     assert r["radar-only"].objective <= r["sdr"].objective * (1 + 1e-7)
     assert r["sdr"].objective <= min(r["zf"].objective, r["beampattern"].objective)
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Solution may be inaccurate")
 def test_reduced_equals_direct_at_paper_size(paper):
     """Paper size (N_t = 16, K = 4): the direct formulation stalls at AlmostSolved (measured 7e-6 above our
     verified optimum, README); ours may not be worse and the optima agree to 1e-4."""
@@ -416,8 +445,8 @@ def test_reduced_equals_direct_at_paper_size(paper):
 
 
 @pytest.mark.slow
-def test_clarabel_and_scs_agree_beampattern(paper, paper_results):
-    other = solve(paper, "beampattern", "scs")
-    assert other.status is Status.OPTIMAL and other.max_violation < 1e-4
-    assert other.metrics["pattern_error"] == pytest.approx(paper_results["beampattern"].metrics["pattern_error"],
-                                                           rel=1e-4)
+def test_clarabel_and_scs_agree_beampattern(paper):
+    """The beampattern relaxation's optimum (the pattern error bound) agrees; the randomized beams need not."""
+    ref, other = solve(paper, "beampattern"), solve(paper, "beampattern", "scs")
+    assert other.solver == "SCS" and other.status in (Status.OPTIMAL, Status.FEASIBLE) and other.verified
+    assert other.metrics["relaxation_bound"] == pytest.approx(ref.metrics["relaxation_bound"], rel=1e-4)
