@@ -475,7 +475,7 @@ def _power_template(M: int, K: int):
 #: Largest condition number of a BS's unit-norm CU channel matrix for which the dual (zero-forcing) basis is used
 #: (as in the detection model: nearly parallel channels make the dual columns huge; the orthonormal basis is exact).
 DUAL_CONDITION_LIMIT = 1e4
-#: lambda_2 / lambda_1 below which a relaxed F_{m,k} counts as rank one (its principal component is then used).
+#: lambda_2 / lambda_1 below which a relaxed F_{m,k} counts as rank one (its rank-one part is then used).
 RANK_ONE_RATIO = 1e-6
 
 
@@ -483,7 +483,7 @@ class LocalizationModel:
     """Problem (18) of one instance for one method, in the form :func:`~isacopt.algorithms.sdr.solve_relaxation`
     takes.
 
-    ``method``: ``sdr`` (the SDR (21), principal component when rank one (Theorem 1), Gaussian randomization
+    ``method``: ``sdr`` (the SDR (21), rank-one extraction when rank one (Theorem 1), Gaussian randomization
     otherwise), ``radar-only`` ((21) without (21c)), ``zf`` (ZF directions, CRLB-optimal powers), ``beampattern``
     (Liu et al.'s pattern matching under (21b)-(21c)). Every method reports the CRLB (10) of its beams.
 
@@ -630,7 +630,7 @@ class LocalizationModel:
         return crlb(self.inst, f)
 
     def recover(self):
-        """(solution, claimed objective): principal components when every F is rank one, else Gaussian randomization.
+        """(solution, claimed objective): :meth:`_extract` when every F is rank one, else Gaussian randomization.
 
         ``claimed`` is the solver's optimum in the units of :meth:`score` (the relaxation's bound); ``assess``
         requires the beams to attain it when the relaxation is rank one, and never to beat it otherwise.
