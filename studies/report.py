@@ -3,10 +3,12 @@
 ``summarize``: one row per (point, method) with the swept values, the number of draws, how many were solved
 (status optimal/feasible and verified), infeasible and failed, the infeasibility rate, and for the objective and
 every recorded scalar metric the mean over solved draws and the half-width of its 95% Student-t confidence
-interval (``<name>_mean``, ``<name>_ci95``). ``write_figure``: mean y versus x, one line per series, CI error bars.
+interval (``<name>_mean``, ``<name>_ci95``). ``write_figure``: mean y versus x, one line per series, CI error bars;
+or an array-metric profile (e.g. a beampattern).
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -42,22 +44,37 @@ def summarize(study: Study, table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_figure(study: Study, summary: pd.DataFrame, path: Path) -> Path:
-    """Mean of ``figure.y`` versus ``figure.x``; one line per value of the ``series`` columns."""
+def _label(series, values) -> str:
+    return ", ".join(f"{s}={v}" if s != "method" else str(v) for s, v in zip(series, values))
+
+
+def write_figure(study: Study, summary: pd.DataFrame, table: pd.DataFrame, path: Path) -> Path:
+    """``kind = "sweep"`` (default): mean of ``y`` versus the swept field ``x`` with CI error bars, one line per value
+    of the ``series`` columns. ``kind = "profile"``: an array metric ``y`` versus an array metric ``x`` of draw 0 of
+    every (point, method) job, e.g. a beampattern (gain versus angle); ``index`` picks the row of a 2-D ``y``
+    (e.g. the BS)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig_spec = study.figure
     x, y = fig_spec["x"], fig_spec.get("y", "objective")
+    profile = fig_spec.get("kind", "sweep") == "profile"
     series = fig_spec.get("series") or ["method", *[k for k in study.sweep if k != x]]
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    groups = summary.groupby(series, sort=False) if series else [((), summary)]
+    if profile:
+        rows = table[(table["draw"] == 0) & table[y].notna()]
+        for _, row in rows.iterrows():
+            values = np.asarray(json.loads(row[y]), float)
+            values = values[fig_spec.get("index", 0)] if values.ndim == 2 else values
+            ax.plot(np.asarray(json.loads(row[x]), float).reshape(-1)[:len(values)], values, lw=1.2,
+                    label=_label(series, [row[s] for s in series]))
+    groups = [] if profile else (summary.groupby(series, sort=False) if series else [((), summary)])
     for label, df in groups:
         label = label if isinstance(label, tuple) else (label,)
         df = df.sort_values(x)
         ax.errorbar(df[x], df[f"{y}_mean"], yerr=df[f"{y}_ci95"].fillna(0.0), marker="o", ms=4, capsize=3,
-                    label=", ".join(f"{s}={v}" if s != "method" else str(v) for s, v in zip(series, label)))
+                    label=_label(series, label))
     if fig_spec.get("logx"):
         ax.set_xscale("log")
     if fig_spec.get("logy"):

@@ -45,7 +45,7 @@ def _scalar(value) -> Any:
     if arr.dtype.kind in "biuf" and arr.size == 1:
         return float(arr)
     if arr.dtype.kind in "biuf":
-        return json.dumps(np.round(arr.astype(float), 12).ravel().tolist())
+        return json.dumps(np.round(arr.astype(float), 12).tolist())
     return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
 
 
@@ -197,7 +197,7 @@ def run_study(study: Study, out: str | Path, *, workers: int = 1, scheduler: str
     summary = summarize(study, table)
     summary.to_csv(ckpt.out / "summary.csv", index=False)
     if study.figure:
-        write_figure(study, summary, ckpt.out / "figure.png")
+        write_figure(study, summary, table, ckpt.out / "figure.png")
     return table
 
 

@@ -21,6 +21,8 @@ A study file (TOML, ``data/studies/NAME.toml``) has these keys::
     draws = 1
     sinr_db = [0.0, 40.0]
     [figure]                               # optional
+    kind = "sweep"                         # "sweep" (default) or "profile" (array metric y vs array metric x,
+    index = 0                              #   draw 0 of each job, row `index` of a 2-D y: e.g. a beampattern)
     x = "sinr_db"                          # a swept field
     y = "p_detect_min"                     # "objective" or a recorded metric
     series = ["method", "scenario"]        # columns that tell the lines apart (default: method + other sweeps)
@@ -56,7 +58,7 @@ STUDY_KEYS = ("problem", "scenario", "methods", "draws", "seed", "metrics", "des
               "sweep", "quick", "figure")
 BASE = ("key", "point", "draw", "method", "status", "objective", "verified", "max_violation", "time_s", "solver",
         "message", "nodes", "sdp_solves", "gap")
-FIGURE_KEYS = ("x", "y", "series", "logx", "logy", "title", "xlabel", "ylabel")
+FIGURE_KEYS = ("kind", "index", "x", "y", "series", "logx", "logy", "title", "xlabel", "ylabel")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -207,6 +209,18 @@ def _check_figure(origin: str, study: Study) -> None:
     if not fig:
         return
     columns = ["method", *study.sweep]
+    kind = fig.get("kind", "sweep")
+    if kind not in ("sweep", "profile"):
+        raise _fail(origin, f"[figure] kind = {kind!r} is not allowed: expected 'sweep' or 'profile'")
+    if kind == "profile":
+        for key in ("x", "y"):
+            if fig.get(key) not in study.metrics:
+                raise _fail(origin, f"[figure] a profile's {key} = {fig.get(key)!r} must be one of metrics "
+                                    f"({', '.join(study.metrics)})")
+        bad = [s for s in fig.get("series", ["method"]) if s not in columns]
+        if bad:
+            raise _fail(origin, f"[figure] series entry {bad[0]!r} is not 'method' or a swept field")
+        return
     x = fig.get("x")
     if x not in study.sweep:
         raise _fail(origin, f"[figure] x = {x!r} must be a swept field ({', '.join(study.sweep) or 'none swept'})")

@@ -145,6 +145,8 @@ def test_local_pool_and_dask_cluster_give_identical_tables(tmp_path):
     (("\"bs_power_w\"]", "\"sinr_db\"]"), "metric 'sinr_db' has the name of a scenario field"),
     (("problem = \"detection\"", "problem = \"detecton\""), "unknown problem 'detecton'"),
     (("[figure]", "[figure]\nz = 1"), "unknown key 'z' in [figure]"),
+    (("[figure]", "[figure]\nkind = \"bar\""), "kind = 'bar' is not allowed"),
+    (("[figure]", "[figure]\nkind = \"profile\""), "a profile's x = 'sinr_db' must be one of metrics"),
     (("y = \"p_detect_min\"", "y = \"rate\""), "y = 'rate' must be 'objective' or one of metrics"),
     (("seed = 11", "sed = 11"), "unknown key 'sed' in the study file; did you mean 'seed'?"),
 ])
