@@ -1,6 +1,7 @@
 """SDP solve time: the project's path versus the formulation a competent cvxpy user writes first.
 
-    python benchmarks/bench_sdp.py [--instances 5] [--seed 0] [--receiver 1|2] [--method sdr|sensing-only]
+    python benchmarks/bench_sdp.py [--problem detection|localization|all] [--instances 5] [--seed 0]
+                                   [--receiver 1|2] [--method sdr|...]
 
 Detection paper, K = 3 setup (``detection_k3``: L = 3 BSs, N_t = 32, 9 CUs at random, Q = 9 samples):
 - project: ``DetectionModel`` + ``sdr.solve_relaxation`` (DPP template compiled once per shape and re-bound per
@@ -8,8 +9,12 @@ Detection paper, K = 3 setup (``detection_k3``: L = 3 BSs, N_t = 32, 9 CUs at ra
   biorthogonal basis), including the rank-one construction and the NumPy verification;
 - direct: ``detection.direct_problem`` - complex Hermitian N_t x N_t variables, channels in noise units, powers in
   P_max units, built per instance and solved by Clarabel with default settings.
+Localization paper, Table I setup (``localization_table1``: M = 2 BSs, N_t = 16, K = 4 random CUs per BS, 4 TMTs):
+- project: ``LocalizationModel`` + ``sdr.solve_relaxation`` (reduction to r = M K + 1 = 9 instead of N_t = 16);
+- direct: ``localization.direct_problem`` - (21) with complex Hermitian N_t x N_t variables, built per instance.
 Both run side by side in one process on the same instances; the table shows times, their ratio and the agreement of
-the optima. The first project solve also pays the one-time compilation of the template (reported apart).
+the optima (and, for the min-CRLB problem, whether the project's verified optimum is <= the direct one). The first
+project solve also pays the one-time compilation of the template (reported apart).
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import numpy as np
 from isacopt.algorithms import sdr
 from isacopt.data.loader import load_scenario
 from isacopt.models import detection as d
+from isacopt.models import localization as lz
 
 
 def detection_rows(instances: int, seed: int, receiver: int, method: str):
@@ -44,26 +50,57 @@ def detection_rows(instances: int, seed: int, receiver: int, method: str):
                "direct_status": problem.status, "rel_diff": abs(ours - theirs) / abs(ours)}
 
 
+def localization_rows(instances: int, seed: int, method: str = "sdr", antennas: int = 16, users: int = 4):
+    base, _ = load_scenario(lz.LocalizationScenario, "localization", "localization_table1", "localization_table1")
+    base = dataclasses.replace(base, tx_antennas=antennas, users_per_bs=users)
+    for i, ss in enumerate(np.random.SeedSequence(seed).spawn(instances)):
+        inst = lz.draw_instance(base, np.random.default_rng(ss))
+        t0 = time.perf_counter()
+        result = sdr.solve_relaxation(lz.LocalizationModel(inst, method))
+        t_project = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        problem, v = lz.direct_problem(inst, method)
+        problem.solve(solver="CLARABEL")
+        t_direct = time.perf_counter() - t0
+        theirs = v["crlb_ref"] * problem.value if problem.value is not None else float("nan")
+        ours = result.objective if result.objective is not None else float("nan")
+        yield {"instance": i, "project_s": t_project, "direct_s": t_direct, "ratio": t_direct / t_project,
+               "project_status": result.status.value, "verified": result.verified,
+               "direct_status": problem.status, "rel_diff": abs(ours - theirs) / abs(ours),
+               "project_not_worse": bool(ours <= theirs * (1 + 1e-9)),
+               "eigen_ratio": result.metrics.get("sdr_max_eigen_ratio")}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--problem", choices=("detection", "localization", "all"), default="all")
     ap.add_argument("--instances", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--receiver", type=int, choices=(1, 2), default=1)
-    ap.add_argument("--method", choices=("sdr", "sensing-only"), default="sdr")
+    ap.add_argument("--receiver", type=int, choices=(1, 2), default=1, help="detection: CU receiver type")
+    ap.add_argument("--method", default="sdr", help="detection: sdr|sensing-only; localization: sdr|radar-only")
     args = ap.parse_args(argv)
-    print(f"detection K=3, method {args.method}, Type-{'I' * args.receiver} receivers, {args.instances} instances")
-    head = f"{'inst':>4} {'project s':>10} {'direct s':>10} {'ratio':>7}  {'project':<18} {'direct':<19} {'rel diff':>9}"
-    print(head)
-    ratios = []
-    for row in detection_rows(args.instances, args.seed, args.receiver, args.method):
-        ratios.append(row["ratio"])
-        status = f"{row['project_status']}{'/verified' if row['verified'] else '/NOT verified'}"
-        print(f"{row['instance']:>4} {row['project_s']:>10.2f} {row['direct_s']:>10.2f} {row['ratio']:>7.1f}  "
-              f"{status:<18} {row['direct_status']:<19} {row['rel_diff']:>9.1e}", flush=True)
-    if len(ratios) > 1:
-        later = ratios[1:]
-        print(f"instance 0 includes the one-time compilation of the template; over instances 1-{len(ratios) - 1}: "
-              f"median speed-up {np.median(later):.1f}x (min {min(later):.1f}x, max {max(later):.1f}x)")
+    cases = []
+    if args.problem in ("detection", "all"):
+        cases.append((f"detection K=3, method {args.method}, Type-{'I' * args.receiver} receivers",
+                      detection_rows(args.instances, args.seed, args.receiver, args.method)))
+    if args.problem in ("localization", "all"):
+        cases.append((f"localization Table I (N_t=16, K=4), method {args.method}",
+                      localization_rows(args.instances, args.seed, args.method)))
+    for title, rows in cases:
+        print(f"{title}, {args.instances} instances")
+        print(f"{'inst':>4} {'project s':>10} {'direct s':>10} {'ratio':>7}  {'project':<18} {'direct':<19} "
+              f"{'rel diff':>9}")
+        ratios = []
+        for row in rows:
+            ratios.append(row["ratio"])
+            status = f"{row['project_status']}{'/verified' if row['verified'] else '/NOT verified'}"
+            extra = f"  ours<=direct: {row['project_not_worse']}" if "project_not_worse" in row else ""
+            print(f"{row['instance']:>4} {row['project_s']:>10.2f} {row['direct_s']:>10.2f} {row['ratio']:>7.1f}  "
+                  f"{status:<18} {row['direct_status']:<19} {row['rel_diff']:>9.1e}{extra}", flush=True)
+        if len(ratios) > 1:
+            later = ratios[1:]
+            print(f"instance 0 includes the one-time compilation of the template; over instances 1-{len(ratios) - 1}: "
+                  f"median speed-up {np.median(later):.1f}x (min {min(later):.1f}x, max {max(later):.1f}x)\n")
     return 0
 
 
