@@ -750,7 +750,7 @@ def direct_problem(inst: LocalizationInstance, method: str = "sdr") -> tuple[cp.
     """The SDR (21) written the obvious way: complex Hermitian N_t x N_t variables F_{m,k}, channels divided by the
     noise standard deviation, powers in units of P, the Fisher blocks scaled as in :class:`LocalizationModel`.
 
-    Reference formulation for tests and ``benchmarks/bench_sdp_localization.py``; rebuilt on every call. ``method``
+    Reference formulation for tests and ``benchmarks/bench_sdp.py``; rebuilt on every call. ``method``
     'sdr' or 'radar-only' (no (21c)). Returns (problem, variables); the CRLB in m^2 is
     ``variables["crlb_ref"] * problem.value`` and F in W is ``variables["F"][m][k].value * P``.
     """
