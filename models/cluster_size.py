@@ -313,24 +313,30 @@ def simulate_comm(rng, trials, K, L, D, alpha, density, nearest=400, fading=True
     return out
 
 
-def simulate_sensing(rng, trials, K, Q, alpha, beta, density, C, nearest=400, chunk=4000):
+def simulate_sensing(rng, trials, K, Q, alpha, beta, density, C, nearest=400, chunk=4000, hole=True):
     """Samples (trials,) of ln(1 + SIR_s), eq. (5): typical target at the origin sensed by its nearest BS.
 
     Echo gain Gamma(K, 1) over R^{2 beta}; BS-to-BS interference Gamma(K, 1) ||d_q - d_1||^{-alpha} from every BS
     except the Q-1 nearest to the sensing BS (its cluster), including the exact interference hole of the PPP; BSs
     beyond the ``nearest`` simulated ones contribute their mean K 2 pi lambda d_N^{2-a} / (a - 2).
+    ``hole=False`` simulates Theorem 2's model instead: the other BSs seen from the sensing BS form a PPP
+    independent of R (no interference hole), in which (14)/(24) is exact.
     """
     out = np.empty(trials)
     for start in range(0, trials, chunk):
         n = min(chunk, trials - start)
         d2, phi = _nearest_bs(rng, n, nearest, density)
-        d = np.sqrt(d2)
-        x, y = d * np.cos(phi), d * np.sin(phi)
-        x2 = (x[:, 1:] - x[:, :1]) ** 2 + (y[:, 1:] - y[:, :1]) ** 2       # to the sensing BS, (n, N-1)
+        if hole:
+            d = np.sqrt(d2)
+            x, y = d * np.cos(phi), d * np.sin(phi)
+            x2 = (x[:, 1:] - x[:, :1]) ** 2 + (y[:, 1:] - y[:, :1]) ** 2       # to the sensing BS, (n, N-1)
+        else:
+            x2 = np.cumsum(rng.exponential(size=(n, nearest - 1)), axis=1) / (np.pi * density)
         if Q > 1:
             x2 = np.partition(x2, Q - 2, axis=1)[:, Q - 1:]
+        far = d2[:, -1] if hole else x2[:, -1]
         gains = rng.gamma(K, 1.0, size=x2.shape)
-        tail = K * 2 * np.pi * density / (alpha - 2) * d2[:, -1] ** (1 - alpha / 2)     # mean gain K
+        tail = K * 2 * np.pi * density / (alpha - 2) * far ** (1 - alpha / 2)           # mean gain K
         interference = np.sum(gains * x2 ** (-alpha / 2), axis=1) + tail
         echo = C * rng.gamma(K, 1.0, size=n) * d2[:, 0] ** (-beta)
         out[start:start + n] = np.log1p(echo / interference)
