@@ -100,6 +100,12 @@ def load_scenario(cls, problem: str, source: str | Path | None, default: str,
         raise ScenarioError(f"scenario file '{path}' is for problem '{owner}', not '{problem}'")
     raw.pop("description", None)
     check_keys(cls, raw, f"scenario file '{path}'")
+    return build(cls, with_overrides(cls, raw, overrides, values), f"scenario '{path.stem}'"), path.stem
+
+
+def with_overrides(cls, raw: dict[str, Any], overrides=(), values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``raw`` updated by CLI ``key=value`` strings, then by typed ``values`` (studies); every key checked."""
+    raw = dict(raw)
     for text in overrides:
         key, value = parse_override(text)
         check_keys(cls, [key], f"--set {text}")
@@ -107,7 +113,7 @@ def load_scenario(cls, problem: str, source: str | Path | None, default: str,
     if values:
         check_keys(cls, values, "study parameter")
         raw.update(values)
-    return build(cls, raw, f"scenario '{path.stem}'"), path.stem
+    return raw
 
 
 def scenario_dict(scenario) -> dict[str, Any]:

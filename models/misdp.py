@@ -463,18 +463,10 @@ def known_optima() -> dict[str, float]:
 def load(source: str | None, default: str | None, overrides=(), values: dict | None = None
          ) -> tuple[MisdpScenario, str]:
     """Registry hook: ``--scenario`` is a CBF path (or shipped name); ``--set``/``values`` override the limits."""
-    from ..data.loader import build, check_keys, parse_override
+    from ..data.loader import build, with_overrides
 
-    values_in = values
     path = resolve_instance(source if source is not None else default)
-    values = {"cbf_path": str(path)}
-    for text in overrides:
-        key, value = parse_override(text)
-        check_keys(MisdpScenario, [key], f"--set {text}")
-        values[key] = value
-    if values_in:
-        check_keys(MisdpScenario, values_in, "study parameter")
-        values.update(values_in)
+    values = with_overrides(MisdpScenario, {"cbf_path": str(path)}, overrides, values)
     return build(MisdpScenario, values, f"scenario '{path.stem}'"), path.stem
 
 
