@@ -76,6 +76,10 @@ class ClusterSizeScenario:
     sensing_cluster_min: int = spec(1, low=1, help="Q^th, minimum sensing cluster size (P2)")
     monte_carlo_trials: int = spec(0, low=0, help="Monte Carlo check of the returned tuple (0: skip)")
     monte_carlo_bs: int = spec(400, low=20, help="nearest BSs simulated per trial; farther ones by their mean")
+    targets: int = spec(1, low=1, help="J at a fixed tuple (method evaluate; Figs. 2-4)")
+    users: int = spec(1, low=1, help="K at a fixed tuple (method evaluate)")
+    sensing_cluster: int = spec(1, low=1, help="Q at a fixed tuple (method evaluate)")
+    comm_cluster: int = spec(1, low=1, help="L at a fixed tuple (method evaluate)")
 
     def __post_init__(self):
         validate(self)
@@ -699,7 +703,23 @@ METHODS = {
     "exhaustive": "every feasible (J, K, Q, L) evaluated from the ASE tables (ground truth)",
     "milp": "Pyomo MILP over the ASE tables (chords of the concave T_c, linearized J z), HiGHS or Gurobi",
     "search": "the paper's structure: Prop. 1 (L closed form), Prop. 3 (bisection in K), bound-pruned (J, Q)",
+    "evaluate": "no optimization: the ASEs at the fixed tuple (targets, users, sensing_cluster, comm_cluster), with "
+                "the Monte Carlo check when monte_carlo_trials > 0 (Figs. 2-4)",
 }
+
+
+def solve_fixed(tables: AseTables, scenario: ClusterSizeScenario) -> Choice:
+    """The scenario's fixed tuple: FEASIBLE when it meets (16a)/(16b) (and (19) for P2), else INFEASIBLE."""
+    from ..algorithms.result import Status
+    s = scenario
+    J, K, Q, L = s.targets, s.users, s.sensing_cluster, s.comm_cluster
+    fits = K * L + J * (Q - 1) + 1 <= s.tx_antennas and J <= s.max_targets
+    value, ok = objective_values(tables, s, [J], [K], [Q], [L]) if fits else (None, [False])
+    if not (fits and bool(np.asarray(ok).ravel()[0])):
+        return Choice(Status.INFEASIBLE, None, "evaluation", evaluations=1,
+                      notes=(f"(J, K, Q, L) = ({J}, {K}, {Q}, {L}) violates KL + J(Q-1) + 1 <= M_t = {s.tx_antennas}, "
+                             "J <= J_max or the (P2) thresholds",))
+    return Choice(Status.FEASIBLE, (J, K, Q, L), "evaluation", float(np.asarray(value).ravel()[0]), evaluations=1)
 
 
 def recompute_rates(scenario: ClusterSizeScenario, J: int, K: int, Q: int, L: int) -> tuple[float, float]:
@@ -769,6 +789,8 @@ def solve(scenario: ClusterSizeScenario, method: str, rng: np.random.Generator |
         choice = solve_search(tables, s)
     elif method == "milp":
         choice = solve_milp(tables, s, solver)
+    elif method == "evaluate":
+        choice = solve_fixed(tables, s)
     else:
         raise ValueError(f"unknown method {method!r}")
     method_time = time.perf_counter() - t0
@@ -790,6 +812,7 @@ def solve(scenario: ClusterSizeScenario, method: str, rng: np.random.Generator |
     J, K, Q, L = choice.tuple
     if s.monte_carlo_trials > 0 and rng is not None:
         metrics["monte_carlo"] = simulate(s, J, K, Q, L, rng).as_dict()
+        metrics.update({f"mc_{k}": v for k, v in metrics["monte_carlo"].items() if k != "trials"})
     bounds = {}
     if method == "milp":
         bounds = dict(lower_bound=choice.claimed, upper_bound=choice.bound, gap=choice.gap)

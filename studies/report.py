@@ -26,7 +26,7 @@ def _numeric(series: pd.Series) -> pd.Series:
 
 def summarize(study: Study, table: pd.DataFrame) -> pd.DataFrame:
     keys = ["point", *study.sweep, "method"]
-    values = ["objective", *study.metrics]
+    values = ["objective", *study.metrics, *sorted(c for c in table.columns if c.startswith("solution_"))]
     rows = []
     for group, df in table.groupby(keys, sort=True, dropna=False):
         row = dict(zip(keys, group if isinstance(group, tuple) else (group,)))

@@ -69,6 +69,9 @@ def run_job(study: Study, job: Job) -> dict[str, Any]:
                message="; ".join(result.notes))
     for name in study.metrics:
         row[name] = _scalar(result.metrics[name]) if name in result.metrics else None
+    for name, value in result.solution.items():               # discrete choices (e.g. J, K, Q, L) as columns
+        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+            row[f"solution_{name}"] = float(value)
     for name in ("nodes", "sdp_solves", "gap"):
         if getattr(result, name) is not None:
             row[name] = getattr(result, name)

@@ -384,3 +384,21 @@ def test_cli_milp_end_to_end_json(tmp_path):
     assert met["sensing_ase"] == pytest.approx(lam * sol["J"] * met["sensing_rate_nats"])
     assert data["objective"] == pytest.approx(sc["rho"] * met["comm_ase"] + (1 - sc["rho"]) * met["sensing_ase"])
     assert met["monte_carlo"]["trials"] == 500 and data["upper_bound"] >= data["objective"] * (1 - 1e-9)
+
+
+def test_evaluate_method_agrees_with_the_optimizers():
+    """``evaluate`` (Figs. 2-4) at the exhaustive optimum returns the same objective; every other feasible tuple
+    evaluates no higher; a tuple beyond the spatial DoF (16a) is reported infeasible, not an index error."""
+    base = scenario(tx_antennas=12, rho=0.4)
+    best = cs.solve(base, "exhaustive")
+    J, K, Q, L = (best.solution[k] for k in "JKQL")
+    at_best = cs.solve(scenario(tx_antennas=12, rho=0.4, targets=J, users=K, sensing_cluster=Q, comm_cluster=L),
+                       "evaluate")
+    assert at_best.status is Status.FEASIBLE and at_best.verified
+    assert at_best.objective == pytest.approx(best.objective, rel=1e-9)
+    for J, K, Q, L in [(1, 1, 1, 1), (2, 5, 2, 1), (1, 6, 1, 1), (3, 3, 2, 2)]:
+        other = cs.solve(scenario(tx_antennas=12, rho=0.4, targets=J, users=K, sensing_cluster=Q, comm_cluster=L),
+                         "evaluate")
+        assert other.verified and other.objective <= best.objective * (1 + 1e-12)
+    too_many = cs.solve(scenario(tx_antennas=12, users=12), "evaluate")
+    assert too_many.status is Status.INFEASIBLE and too_many.objective is None and "violates" in too_many.notes[0]
