@@ -109,6 +109,20 @@ PROBLEMS: dict[str, Problem] = {
         parameters={"tx_antennas": "M_t", "rho": "weight of the communication ASE in (P1)",
                     "program": "P1 (weighted ASE (16)) or P2 (comm ASE with thresholds (19))"},
     ))(__import__(f"{__package__}.models.cluster_size", fromlist=["solve"])),
+    "robust-precoding": (lambda rp: Problem(   # rp = models/robust_precoding.py (seed 001)
+        name="robust-precoding",
+        paper="Babu, 'Precoding for Multi-Cell ISAC: from Coordinated Beamforming to Coordinated Multipoint and "
+              "Bi-Static Sensing' (seed 001)",
+        scenario_class=rp.RobustPrecodingScenario,
+        default_scenario="robust_precoding",
+        methods={m: Method(lambda sc, rng, solver=None, m=m: rp.solve(rp.draw_instance(sc, rng), m, solver), text)
+                 for m, text in rp.METHOD_HELP.items()},
+        default_method="blp-cbf",
+        summary_metrics=("rcrb_deg", "min_worst_case_sinr_db", "sampled_min_sinr_db", "bs_power", "ao_iterations",
+                         "ao_monotone"),
+        parameters={"rho": "weight of the CRB term in [0, 1]", "sinr_db": "worst-case SINR threshold gamma_th",
+                    "csi_error": "delta, radius of the spherical CSI error set"},
+    ))(__import__(f"{__package__}.models.robust_precoding", fromlist=["solve"])),
     # further problems: add one entry above this line (keep entries in paper order)
 }
 

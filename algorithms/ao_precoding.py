@@ -5,7 +5,8 @@ Paper-independent: the driver receives two *subproblem objects* and a state. Eac
 fixed budgets) reports the objective the AO is judged by, the second one (e.g. (P1.B): tighten the budgets while
 keeping the first step's performance) prepares the next state. The driver stops when the first objective improves by
 less than ``tol`` (relative), after ``max_iter`` rounds, or when a step has no solution. It never hides a decrease:
-``monotone`` is False (and the decrease is in the history) when the objective fell by more than ``slack``.
+``monotone`` is False (and the decrease is in the history) when the objective fell by more than ``slack``. A second
+step that is not solved to optimality (e.g. ``optimal_inaccurate``) ends the AO: its state is not trusted.
 """
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def alternate(first: Subproblem, second: Subproblem, state: Any, *, max_iter: in
         solver_time += b.solver_time_s
         history.append({"iteration": iteration, "step": second.name, "status": b.status.value,
                         "objective": b.objective, **b.info})
-        if not b.status.has_solution:
+        if b.status != Status.OPTIMAL:   # an inaccurate second step would void the monotonicity argument
             notes.append(f"AO stopped: {second.name} returned {b.status.value} at iteration {iteration}; "
                          f"keeping the last {first.name} solution")
             break

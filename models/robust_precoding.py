@@ -70,6 +70,19 @@ from .units import db_to_linear, linear_to_db
 
 PROBLEM = "robust-precoding"
 SCHEMES = ("cbf", "comp")
+METHOD_HELP = {
+    "blp-cbf": "block-level CBF (P1): Algorithm 1 alternating (P1.A)/(P1.B), ICR as interference (Prop. 1)",
+    "blp-comp": "block-level CoMP (P2): Algorithm 1 alternating (P2.A)/(P2.B), ICR as bistatic signal (Prop. 2)",
+    "slp-cbf": "symbol-level CBF (P3): M-PSK constructive interference over L symbols, (P3.A)/(P3.B) alternation",
+    "slp-comp": "symbol-level CoMP (P4): M-PSK constructive interference over L symbols, one convex SDR",
+}
+
+#: Relative slack with which (P1.B)/(P2.B)/(P3.B) keep stage A's CRB and SINR: with none, the stage-B feasible set
+#: has no interior (the stage-A optimum is on its boundary) and Clarabel returns inaccurate solutions. The AO
+#: objective can therefore drop by at most ~RELAX per round; the monotonicity check allows 10 RELAX.
+RELAX = 1e-5
+#: The SCA recovery stops when its objective improves by less than this (relative); every iterate is verified-feasible.
+POLISH_TOL = 1e-3
 METHODS = {"blp-cbf": ("blp", "cbf"), "blp-comp": ("blp", "comp"), "slp-cbf": ("slp", "cbf"),
            "slp-comp": ("slp", "comp")}
 
@@ -430,9 +443,10 @@ def _lmi(entries, corner):
     F_tt - (F_tr^2 + F_ti^2) / F_rr >= 1 / corner. (The 4 x 4 LMI is sparse, and Clarabel's chordal decomposition of
     it stalled at a relative gap of ~1e-7 on these problems; the SOC form solves to 1e-10.)
     """
-    f = entries
+    u = cp.Variable(4)        # copies of (F_tt, F_tr, F_ti, F_rr): a parameter inside quad_over_lin is not DPP
     rhs = corner[1] if isinstance(corner, tuple) else cp.inv_pos(corner)
-    return f[0] - cp.quad_over_lin(cp.hstack([f[1], f[2]]), f[3]) >= rhs
+    return [u == cp.hstack([entries[0], entries[1], entries[2], entries[3]]),
+            u[0] - cp.quad_over_lin(u[1:3], u[3]) >= rhs]
 
 
 _UPPER = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
@@ -517,7 +531,7 @@ def _blp_template(scheme: str, J: int, K: int, r: int, stage: str):
                  wt=cp.Parameter(nonneg=True, name="wt"), wg=cp.Parameter(nonneg=True, name="wg"),
                  f_cap=cp.Parameter(nonneg=True, name="f_cap"))
         cons += [interference <= p["cap"], signal >= g, g >= 1.0, f <= p["f_cap"]]
-        cons += [_lmi([fim_entries[6 * t + i] for i in range(6)], f) for t in range(nt)]
+        cons += [c for t in range(nt) for c in _lmi([fim_entries[6 * t + i] for i in range(6)], f)]
         if nleak:
             cons.append(leak <= p["leak_cap"])
         problem = cp.Problem(cp.Maximize(-p["wt"] * f + p["wg"] * g), cons)
@@ -530,7 +544,7 @@ def _blp_template(scheme: str, J: int, K: int, r: int, stage: str):
                  f_star_inv=cp.Parameter(nt, nonneg=True, name="f_star_inv"),
                  b_old=cp.Parameter(nb, nonneg=True, name="b_old"), bw=cp.Parameter(nb, nonneg=True, name="bw"))
         cons += [interference <= p["capsel"] @ b, signal >= p["sigsel"] @ b + p["sig_const"], b <= p["b_old"]]
-        cons += [_lmi([fim_entries[6 * t + i] for i in range(6)], ("inverse", p["f_star_inv"][t])) for t in range(nt)]
+        cons += [c for t in range(nt) for c in _lmi([fim_entries[6 * t + i] for i in range(6)], ("inverse", p["f_star_inv"][t]))]
         if nleak:
             cons.append(leak <= b[2])
         problem = cp.Problem(cp.Minimize(p["bw"] @ b), cons)
@@ -573,7 +587,7 @@ def _polish_template(kind: str, scheme: str, J: int, K: int, c: int, L: int):
              wg=cp.Parameter(nonneg=True, name="wg"), f_cap=cp.Parameter(nonneg=True, name="f_cap"))
     cons = [tau >= 1.0, f <= p["f_cap"]]
     fim_entries = sum(p["lin"][v] @ x[v] for v in range(nv)) - p["lin_const"]
-    cons += [_lmi([fim_entries[6 * t + i] for i in range(6)], f) for t in range(nt)]
+    cons += [c for t in range(nt) for c in _lmi([fim_entries[6 * t + i] for i in range(6)], f)]
     scale = 1.0 if kind == "blp" else 1.0 / L
     cons += [scale * sum(cp.sum_squares(p["power"][g] @ x[v]) for v in range(nv)) <= 1.0 for g in range(npow)]
     if nleak:
@@ -645,8 +659,8 @@ def _slp_template(scheme: str, J: int, K: int, c: int, r: int, L: int, stage: st
     y = [S @ cp.vec(zs, order="F") for zs in z]
     p = dict(power=cp.Parameter((npow, size), name="power"), fim=cp.Parameter((6 * nt, size), name="fim"),
              ci=[cp.Parameter((2 * n_own, 2 * r), name=f"ci{s}") for s in range(L)],
-             ci_delta=cp.Parameter(nonneg=True, name="ci_delta"), xmap=cp.Parameter((2 * c, 2 * r), name="xmap"))
-    xnorm = [cp.norm(p["xmap"] @ ys) for ys in y]                               # ||x_s|| = ||B y_s||
+             ci_xmap=cp.Parameter((2 * c, 2 * r), name="ci_xmap"))
+    ci_norm = [cp.norm(p["ci_xmap"] @ ys) for ys in y]                          # delta ||x_s|| / cos(psi), x_s = B y_s
     cons = [corner @ Zs == 1.0, cp.sum(p["power"] @ Zs, axis=1) / L <= 1.0]
     fim_entries = cp.sum(p["fim"] @ Zs, axis=1) / L
     if nleak:
@@ -654,16 +668,16 @@ def _slp_template(scheme: str, J: int, K: int, c: int, r: int, L: int, stage: st
         leak = cp.sum(p["leak"] @ Zs, axis=1) / L
     if n_other:
         p["ici"] = cp.Parameter((2 * n_other, 2 * r), name="ici")
-        p["delta"] = cp.Parameter(nonneg=True, name="delta")
+        p["ici_xmap"] = cp.Parameter((2 * c, 2 * r), name="ici_xmap")            # delta B in real form
         ici = [cp.hstack([cp.norm(p["ici"][2 * j:2 * j + 2] @ y[s]) for j in range(n_other)])
-               + p["delta"] * xnorm[s] for s in range(L)]
+               + cp.norm(p["ici_xmap"] @ y[s]) for s in range(L)]
     if stage == "A":
         tau, f = cp.Variable(name="tau"), cp.Variable(name="f")
         p.update(ci_c=cp.Parameter(nonneg=True, name="ci_c"), wt=cp.Parameter(nonneg=True, name="wt"),
                  wg=cp.Parameter(nonneg=True, name="wg"), f_cap=cp.Parameter(nonneg=True, name="f_cap"))
         cons += [tau >= 1.0, f <= p["f_cap"]]
-        cons += [p["ci"][s] @ y[s] + p["ci_c"] * tau + p["ci_delta"] * xnorm[s] <= 0 for s in range(L)]
-        cons += [_lmi([fim_entries[6 * t + i] for i in range(6)], f) for t in range(nt)]
+        cons += [p["ci"][s] @ y[s] + p["ci_c"] * tau + ci_norm[s] <= 0 for s in range(L)]
+        cons += [c for t in range(nt) for c in _lmi([fim_entries[6 * t + i] for i in range(6)], f)]
         if nleak:
             p["leak_cap"] = cp.Parameter(nonneg=True, name="leak_cap")
             cons.append(leak <= p["leak_cap"])
@@ -676,8 +690,8 @@ def _slp_template(scheme: str, J: int, K: int, c: int, r: int, L: int, stage: st
     p.update(ci_const=cp.Parameter(nonneg=True, name="ci_const"), f_star_inv=cp.Parameter(nt, nonneg=True, name="f_star_inv"),
              b_old=cp.Parameter(2, nonneg=True, name="b_old"), bw=cp.Parameter(2, nonneg=True, name="bw"),
              ici_unit=cp.Parameter(nonneg=True, name="ici_unit"))
-    cons += [p["ci"][s] @ y[s] + p["ci_const"] + p["ci_delta"] * xnorm[s] <= 0 for s in range(L)]
-    cons += [_lmi([fim_entries[6 * t + i] for i in range(6)], ("inverse", p["f_star_inv"][t])) for t in range(nt)]
+    cons += [p["ci"][s] @ y[s] + p["ci_const"] + ci_norm[s] <= 0 for s in range(L)]
+    cons += [c for t in range(nt) for c in _lmi([fim_entries[6 * t + i] for i in range(6)], ("inverse", p["f_star_inv"][t]))]
     cons += [leak <= b[1], b <= p["b_old"]]
     cons += [ici[s] <= p["ici_unit"] * b[0] for s in range(L)]
     return cp.Problem(cp.Minimize(p["bw"] @ b), cons), p, dict(z=z, y=y, b=b)
@@ -837,11 +851,10 @@ class Design:
                 ci.append(np.concatenate(blocks))
             for s in range(self.L):
                 p["ci"][s].value = ci[s]
-            p["ci_delta"].value = self.delta_n / np.cos(self.psi)
-            p["xmap"].value = _real_matrix(U)
+            p["ci_xmap"].value = self.delta_n / np.cos(self.psi) * _real_matrix(U)
             if "ici" in p:
                 p["ici"].value = np.concatenate([_real_rows(g_own[:, j]) for j in range(u.n_own, len(u.users))])
-                p["delta"].value = self.delta_n
+                p["ici_xmap"].value = self.delta_n * _real_matrix(U)
         if "leak" in p:
             p["leak"].value = np.stack([rows(np.outer(l, l.conj())[None])[0] for l in u.leak.T]) / self.budget0["leak"]
         Ms = self.fim_forms_scaled(u, state["leak"])
@@ -891,12 +904,22 @@ class Design:
         for v in range(u.n_own):
             p["sig_chol"][v].value = scale * 2 * self.delta_n * np.sqrt(self.i_ref) * chol
 
+    def b_old(self, i: int, state) -> np.ndarray:
+        """Current budgets of unit i relative to their initial values (stage B may not exceed them)."""
+        b0 = self.budget0
+        if self.scheme == "comp":
+            return np.array([state["comp"] / b0["comp"]])
+        if self.level == "blp":
+            return np.array([state["intra"][self.units[i].bs] / b0["intra"], state["inter"] / b0["inter"],
+                             state["leak"] / b0["leak"]])
+        return np.array([state["inter"] / b0["inter"], state["leak"] / b0["leak"]])
+
     def bind_b(self, i: int, state):
         u = self.units[i]
         problem, p, var = self._template("B")
         self._bind_common(p, u, state)
         b0 = self.budget0
-        relax = 1.0 + 1e-7      # the stage-A optimum lies on these boundaries; keep it strictly feasible
+        relax = 1.0 + RELAX     # the stage-A optimum lies on these boundaries; keep a strict interior
         g = state["g"][i] if self.inst.scenario.rho < 1 else 1.0
         gamma_star = self.gamma_th * (g if self.level == "blp" else g ** 2) / relax
         p["f_star_inv"].value = np.full(len(u.targets), 1.0 / (state["f"][i] * relax))
@@ -1024,7 +1047,7 @@ class Design:
             x = np.stack([xv.value for xv in var["x"]])
             tau0, f_bound = float(var["tau"].value), float(var["f"].value)
             history.append(float(problem.value))
-            if best is not None and abs(problem.value - best) <= 1e-6 * max(1.0, abs(best)):
+            if best is not None and abs(problem.value - best) <= POLISH_TOL * max(1.0, abs(best)):
                 break
             best = problem.value
         xc = x[:, :c] + 1j * x[:, c:]
@@ -1069,9 +1092,10 @@ class _StageA:
     def solve(self, state):
         d, new = self.d, dict(state)
         new["X"], new["g"], new["f"] = list(state["X"]), state["g"].copy(), state["f"].copy()
-        total, t0 = 0.0, d.solver_time
+        total, t0, status = 0.0, d.solver_time, Status.OPTIMAL
         for i in range(len(d.units)):
             out, var = d.solve_unit(d.bind_a(i, state))
+            status = status if out.status == Status.OPTIMAL else out.status
             if not out.status.has_solution:
                 return Step(state, None, out.status, d.solver_time - t0, {"unit": i})
             gv = var["g"] if "g" in var else var["tau"]
@@ -1082,7 +1106,7 @@ class _StageA:
         gam = d.gamma_th * (new["g"] if d.level == "blp" else new["g"] ** 2)
         info = {"rcrb_bound_deg": [d.rcrb_bound_deg(i, f) for i, f in enumerate(new["f"])],
                 "sinr_db": linear_to_db(gam).tolist()}
-        return Step(new, total, Status.OPTIMAL, d.solver_time - t0, info)
+        return Step(new, total, status, d.solver_time - t0, info)
 
 
 class _StageB:
@@ -1097,12 +1121,13 @@ class _StageB:
         d, new = self.d, dict(state)
         new["X"], new["intra"] = list(state["X"]), state["intra"].copy()
         b0, t0, total = d.budget0, d.solver_time, 0.0
-        inter, leak, comp = [], [], []
+        inter, leak, comp, status = [], [], [], Status.OPTIMAL
         for i, u in enumerate(d.units):
             out, var = d.solve_unit(d.bind_b(i, state))
+            status = status if out.status == Status.OPTIMAL else out.status
             if not out.status.has_solution:
                 return Step(state, None, out.status, d.solver_time - t0, {"unit": i})
-            b = np.maximum(var["b"].value, 0.0)
+            b = np.minimum(np.maximum(var["b"].value, 0.0), state_b_old := d.b_old(i, state))
             total += float(b.sum())
             new["X"][i] = d.read(i, var)
             if d.scheme == "comp":
@@ -1120,7 +1145,7 @@ class _StageB:
             new["inter"], new["leak"] = max(inter), max(leak)
         info = {"intra_db": linear_to_db(new["intra"]).tolist(), "inter_db": float(linear_to_db(new["inter"])),
                 "comp_db": float(linear_to_db(new["comp"])), "leak": float(new["leak"])}
-        return Step(new, total, Status.OPTIMAL, d.solver_time - t0, info)
+        return Step(new, total, status, d.solver_time - t0, info)
 
 
 # ================================================================================================ solve + verify
@@ -1143,7 +1168,7 @@ def solve(inst: Instance, method: str, solver: str | None = None) -> Result:
                   history=[{"iteration": 1, "step": "A", "status": a.status.value, "objective": a.objective, **a.info}])
         ok = a.objective is not None
     else:
-        out = alternate(_StageA(d), _StageB(d), state, max_iter=s.max_iterations, tol=s.ao_tolerance)
+        out = alternate(_StageA(d), _StageB(d), state, max_iter=s.max_iterations, tol=s.ao_tolerance, slack=10 * RELAX)
         ao = dict(state=out.state, status=out.status, iterations=out.iterations, monotone=out.monotone,
                   converged=out.converged, notes=out.notes, history=out.history)
         ok = out.objective is not None
