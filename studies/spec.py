@@ -17,7 +17,7 @@ A study file (TOML, ``data/studies/NAME.toml``) has these keys::
     mode = "cross"                         # "cross" (every combination, default) or "zip" (element-wise)
     sinr_db = [0.0, 20.0, 40.0]
     scenario = ["I", "II"]
-    [quick]                                # --quick: replaces draws and any swept list (optional)
+    [quick]                                # --quick: replaces draws, methods and any swept list (optional)
     draws = 1
     sinr_db = [0.0, 40.0]
     [figure]                               # optional
@@ -165,6 +165,9 @@ def load_study(source: str | Path, quick: bool = False) -> Study:
     quick_table = dict(raw.get("quick", {}))
     if quick:
         draws = quick_table.pop("draws", draws)
+        methods = quick_table.pop("methods", methods)
+        for m in methods:
+            spec.method(m)
         reduced = _sweep(origin, quick_table, "quick")
         _check_known(origin, reduced, list(sweep), "[quick] (only swept fields can be reduced)")
         sweep.update(reduced)
