@@ -15,7 +15,7 @@ from .algorithms.result import Result
 from .algorithms.sdr import solve_relaxation
 from .data.loader import SCENARIO_DIR, available, load_scenario, read_toml
 from .errors import UnknownNameError
-from .models import detection
+from .models import cluster_size, detection, localization, misdp, robust_precoding
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ class Problem:
     summary_metrics: tuple[str, ...] = ()
     parameters: dict[str, str] = field(default_factory=dict)   # scenario keys with a special CLI meaning
     # optional loader for non-TOML instances: load(source, default, overrides, values) -> (scenario, name)
-    load: Callable[..., tuple] | None = None
+    load: Callable[..., tuple] | None = None      # non-TOML instances (CBF): load(source, default, overrides, values)
+    listing: Callable[[], list[str]] | None = None   # their shipped names
 
     def method(self, name: str | None) -> tuple[str, Method]:
         name = name or self.default_method
@@ -48,6 +49,8 @@ class Problem:
         return name, self.methods[name]
 
     def scenarios(self) -> list[str]:
+        if self.listing is not None:
+            return self.listing()
         return [n for n in available(SCENARIO_DIR) if read_toml(SCENARIO_DIR / f"{n}.toml", "scenario")
                 .get("problem") == self.name]
 
@@ -59,6 +62,19 @@ def _detection(method: str) -> Method:
              "zf": "benchmark: ZF information beams (44), optimized powers and sensing covariance",
              "sensing-only": "benchmark: detection from the dedicated sensing echoes only (45)-(48)"}
     return Method(run, helps[method])
+
+
+def _localization(method: str):
+    def run(scenario, rng, solver=None):
+        inst = localization.draw_instance(scenario, rng)
+        return solve_relaxation(localization.LocalizationModel(inst, method, rng), solver)
+    return run
+
+
+def _robust_precoding(method: str):
+    def run(scenario, rng, solver=None):
+        return robust_precoding.solve(robust_precoding.draw_instance(scenario, rng), method, solver)
+    return run
 
 
 PROBLEMS: dict[str, Problem] = {
@@ -73,56 +89,56 @@ PROBLEMS: dict[str, Problem] = {
         parameters={"scenario": "I (synchronized BSs, (P1)/(P2)) or II (direct links only, (P3)/(P4))",
                     "receiver": "1 (Type-I CUs, (P1)/(P3)) or 2 (Type-II CUs, (P2)/(P4))"},
     ),
-    "localization": (lambda lz: Problem(   # lz = models/localization.py (imported here to keep one insertion)
+    "localization": Problem(
         name="localization",
         paper="Xia, Xu, Xu, He, Yang, Ng, 'Multi-Cell Coordinated Beamforming for Integrated Communication and "
               "Multi-TMT Localization' (seed 000)",
-        scenario_class=lz.LocalizationScenario,
+        scenario_class=localization.LocalizationScenario,
         default_scenario="localization_table1",
-        methods={m: Method(lambda sc, rng, solver=None, m=m: solve_relaxation(
-            lz.LocalizationModel(lz.draw_instance(sc, rng), m, rng), solver), text) for m, text in lz.METHOD_HELP.items()},
+        methods={m: Method(_localization(m), text) for m, text in localization.METHOD_HELP.items()},
         default_method="sdr",
         summary_metrics=("crlb_m2", "rmse_bound_m", "sinr_db", "bs_power_dbm", "sdr_max_eigen_ratio", "randomizations"),
         parameters={"sinr_db": "Gamma, the SINR target of every CU (Fig. 2)", "max_power_dbm": "P per BS (Fig. 3)"},
-    ))(__import__(f"{__package__}.models.localization", fromlist=["METHODS"])),
-    "misdp": (lambda mi: Problem(   # mi = models/misdp.py (CBF files, generic mixed-integer SDPs)
+    ),
+    "misdp": Problem(
         name="misdp",
         paper="generic mixed-integer SDPs from CBF files (CBLIB / SCIP-SDP instances), for the branch-and-bound",
-        scenario_class=mi.MisdpScenario,
+        scenario_class=misdp.MisdpScenario,
         default_scenario="example_small_cbf",
-        methods={"bnb": Method(lambda sc, rng, solver=None: mi.solve_bnb(sc, rng, solver),
+        methods={"bnb": Method(misdp.solve_bnb,
                                "exact branch-and-bound over SDP relaxations (certificate: bounds, gap, nodes)")},
         default_method="bnb",
         parameters={"time_limit_s": "wall-clock limit of the search", "node_limit": "maximum nodes solved"},
-        load=mi.load,
-    ))(__import__(f"{__package__}.models.misdp", fromlist=["load"])),
-    "cluster-size": (lambda cs: Problem(   # cs = models/cluster_size.py (stochastic-geometry ASE, integer programs)
+        load=misdp.load,
+        listing=misdp.available_instances,
+    ),
+    "cluster-size": Problem(
         name="cluster-size",
         paper="Meng, Masouros, 'Networked ISAC Coordinated Beamforming and Cooperative BS Cluster Optimization' "
               "(seed 004)",
-        scenario_class=cs.ClusterSizeScenario,
+        scenario_class=cluster_size.ClusterSizeScenario,
         default_scenario="cluster_size",
-        methods={m: Method(lambda sc, rng, solver=None, m=m: cs.solve(sc, m, rng, solver), text, "integer")
-                 for m, text in cs.METHODS.items()},
+        methods={m: Method(lambda sc, rng, solver=None, m=m: cluster_size.solve(sc, m, rng, solver), text, "integer")
+                 for m, text in cluster_size.METHODS.items()},
         default_method="search",
         summary_metrics=("comm_ase", "sensing_ase", "weighted_ase", "comm_rate_nats", "sensing_rate_nats"),
         parameters={"tx_antennas": "M_t", "rho": "weight of the communication ASE in (P1)",
                     "program": "P1 (weighted ASE (16)) or P2 (comm ASE with thresholds (19))"},
-    ))(__import__(f"{__package__}.models.cluster_size", fromlist=["solve"])),
-    "robust-precoding": (lambda rp: Problem(   # rp = models/robust_precoding.py (seed 001)
+    ),
+    "robust-precoding": Problem(
         name="robust-precoding",
         paper="Babu, 'Precoding for Multi-Cell ISAC: from Coordinated Beamforming to Coordinated Multipoint and "
               "Bi-Static Sensing' (seed 001)",
-        scenario_class=rp.RobustPrecodingScenario,
+        scenario_class=robust_precoding.RobustPrecodingScenario,
         default_scenario="robust_precoding",
-        methods={m: Method(lambda sc, rng, solver=None, m=m: rp.solve(rp.draw_instance(sc, rng), m, solver), text)
-                 for m, text in rp.METHOD_HELP.items()},
+        methods={m: Method(_robust_precoding(m), text)
+                 for m, text in robust_precoding.METHOD_HELP.items()},
         default_method="blp-cbf",
         summary_metrics=("rcrb_deg", "min_worst_case_sinr_db", "sampled_min_sinr_db", "bs_power", "ao_iterations",
                          "ao_monotone"),
         parameters={"rho": "weight of the CRB term in [0, 1]", "sinr_db": "worst-case SINR threshold gamma_th",
                     "csi_error": "delta, radius of the spherical CSI error set"},
-    ))(__import__(f"{__package__}.models.robust_precoding", fromlist=["solve"])),
+    ),
     # further problems: add one entry above this line (keep entries in paper order)
 }
 
