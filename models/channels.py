@@ -50,3 +50,20 @@ def uniform_in_annulus(rng: np.random.Generator, center, r_min: float, r_max: fl
     r = np.sqrt(rng.uniform(r_min**2, r_max**2, count))
     phi = rng.uniform(0.0, 2.0 * np.pi, count)
     return np.asarray(center, float) + np.stack([r * np.cos(phi), r * np.sin(phi)], axis=-1)
+
+
+def coordinated_sinr(h: np.ndarray, w: np.ndarray, noise_w: float, sensing: np.ndarray | None = None) -> np.ndarray:
+    """SINR (L, K) of every CU in multi-cell coordinated beamforming.
+
+    h: (L, L, K, N) complex, h[l, m, k] the channel from BS l to CU k of cell m (received signal h^H x_l);
+    w: (L, K, N) complex beamformers, w[l, k] serving CU k of cell l; ``sensing``: optional (L, N, N) covariances
+    of dedicated sensing signals, counted as interference (detection paper's Type-I receivers (3)); without it, the
+    SINR of (4) in the detection paper and (6) in the localization paper.
+    """
+    gains = np.abs(np.einsum("lmkn,lin->mkli", h.conj(), w)) ** 2       # |h_{l,m,k}^H w_{l,i}|^2
+    L, K = w.shape[:2]
+    desired = np.einsum("mkmk->mk", gains.reshape(L, K, L, K))
+    interference = gains.sum(axis=(2, 3)) - desired
+    if sensing is not None:
+        interference = interference + np.real(np.einsum("lmkn,lnp,lmkp->mk", h.conj(), sensing, h))
+    return desired / (interference + noise_w)

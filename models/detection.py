@@ -166,13 +166,7 @@ def draw_instance(scenario: DetectionScenario, rng: np.random.Generator) -> Dete
 # ================================================================================================ metrics
 def sinr(h: np.ndarray, w: np.ndarray, R: np.ndarray, noise_w: float, receiver: int) -> np.ndarray:
     """SINR (L, K) of every CU: Type-I (3) counts sensing interference h^H R h, Type-II (4) cancels it."""
-    gains = np.abs(np.einsum("lmkn,lin->mkli", h.conj(), w)) ** 2       # |h_{l,m,k}^H w_{l,i}|^2
-    L, K = w.shape[:2]
-    desired = np.einsum("mkmk->mk", gains.reshape(L, K, L, K))
-    interference = gains.sum(axis=(2, 3)) - desired
-    if receiver == 1:
-        interference = interference + np.real(np.einsum("lmkn,lnp,lmkp->mk", h.conj(), R, h))
-    return desired / (interference + noise_w)
+    return channels.coordinated_sinr(h, w, noise_w, R if receiver == 1 else None)
 
 
 def beam_gain(steering: np.ndarray, w: np.ndarray, R: np.ndarray, information: bool = True) -> np.ndarray:

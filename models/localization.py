@@ -274,10 +274,7 @@ def crlb(inst: LocalizationInstance, f: np.ndarray) -> float:
 
 def sinr(h: np.ndarray, f: np.ndarray, noise_w: float) -> np.ndarray:
     """Eq. (6): SINR (M, K) of every CU; h (M, M, K, N), f (M, K, N)."""
-    gains = np.abs(np.einsum("imkn,ijn->ijmk", h.conj(), f)) ** 2       # BS i beam j -> CU k of cell m
-    M, K = f.shape[:2]
-    desired = np.einsum("mkmk->mk", gains)
-    return desired / (gains.sum(axis=(0, 1)) - desired + noise_w)
+    return channels.coordinated_sinr(h, f, noise_w)
 
 
 def bs_power(f: np.ndarray) -> np.ndarray:
