@@ -1,0 +1,106 @@
+"""Exhaustive enumeration of discrete choices: the ground truth for small mixed-integer problems.
+
+The caller supplies the choices and an *evaluator*: a picklable callable ``evaluate(choice) -> Evaluation`` that
+solves the inner (continuous) problem of one choice, e.g. the SDP of a fixed BS selection and user association.
+Nothing here knows which paper a model comes from. Choices are split into contiguous chunks and evaluated in a
+process pool (``concurrent.futures``); each worker keeps only its best payload, so the inner problem's compiled
+template is reused inside a worker and little data travels back.
+
+The result is certified only if every evaluation ended with an accurate status (optimal or infeasible): an
+evaluation that failed or stayed inaccurate is reported in ``failed`` and the outcome's status is then ERROR
+(no claim is made about the choices that were not resolved).
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from .result import Status
+
+
+@dataclass
+class Evaluation:
+    """Outcome of one inner problem: ``status`` (accurate: OPTIMAL or INFEASIBLE), objective (minimized) and an
+    optional payload (the solution), ``solves`` the number of conic solves it took (its SDP count)."""
+
+    status: Status
+    objective: float | None = None
+    payload: Any = None
+    solves: int = 1
+
+
+@dataclass
+class EnumerationOutcome:
+    status: Status                      # OPTIMAL (best found), INFEASIBLE (every choice infeasible) or ERROR
+    choice: Any = None
+    objective: float | None = None
+    payload: Any = None
+    evaluations: int = 0                # choices evaluated
+    sdp_solves: int = 0                 # conic solves, summed over all choices
+    objectives: list = field(default_factory=list)   # (choice, objective or None) for every choice, input order
+    failed: list = field(default_factory=list)       # (choice, status) of unresolved evaluations
+    time_s: float = 0.0
+    workers: int = 1
+
+    def ties(self, rel: float = 1e-6) -> list:
+        """Choices whose objective is within ``rel`` of the optimum (alternative optima)."""
+        if self.objective is None:
+            return []
+        tol = rel * max(abs(self.objective), 1e-12)
+        return [c for c, v in self.objectives if v is not None and v <= self.objective + tol]
+
+
+def _run_chunk(evaluate: Callable, chunk: Sequence) -> tuple[list, Any, int]:
+    """Evaluate a chunk; (per-choice (objective, status), best (index, payload), conic solves)."""
+    values, best, best_value, solves = [], None, math.inf, 0
+    for i, choice in enumerate(chunk):
+        ev = evaluate(choice)
+        solves += ev.solves
+        ok = ev.status == Status.OPTIMAL and ev.objective is not None
+        values.append((ev.objective if ok else None, ev.status))
+        if ok and ev.objective < best_value:
+            best, best_value = (i, ev.payload), ev.objective
+    return values, best, solves
+
+
+def enumerate_choices(choices: Sequence, evaluate: Callable[[Any], Evaluation], *, workers: int | None = None,
+                      chunks_per_worker: int = 4) -> EnumerationOutcome:
+    """Evaluate every choice and return the best (smallest objective; ties: the first in input order).
+
+    ``workers``: processes (None: ``os.cpu_count()``; 1: in this process, no pool). ``evaluate`` must be picklable
+    when workers > 1 (a module-level function or an object with ``__call__``).
+    """
+    start = time.perf_counter()
+    choices = list(choices)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(choices) or 1))
+    n_chunks = 1 if workers == 1 else min(len(choices), workers * chunks_per_worker)
+    bounds = [round(i * len(choices) / n_chunks) for i in range(n_chunks + 1)]
+    chunks = [choices[bounds[i]:bounds[i + 1]] for i in range(n_chunks)]
+    if workers == 1:
+        parts = [_run_chunk(evaluate, c) for c in chunks]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(_run_chunk, [evaluate] * len(chunks), chunks))
+    out = EnumerationOutcome(Status.INFEASIBLE, evaluations=len(choices), workers=workers)
+    best_value = math.inf
+    for chunk, (values, best, solves) in zip(chunks, parts):
+        out.sdp_solves += solves
+        for choice, (value, status) in zip(chunk, values):
+            out.objectives.append((choice, value))
+            if status not in (Status.OPTIMAL, Status.INFEASIBLE):
+                out.failed.append((choice, status))
+            if value is not None and value < best_value:
+                best_value = value
+                out.choice, out.objective = choice, value
+        if best is not None and chunk[best[0]] == out.choice:
+            out.payload = best[1]
+    if out.failed:
+        out.status = Status.ERROR
+    elif out.choice is not None:
+        out.status = Status.OPTIMAL
+    out.time_s = time.perf_counter() - start
+    return out
