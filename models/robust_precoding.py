@@ -492,7 +492,7 @@ def _embedded(z, r: int):
 
 
 @functools.lru_cache(maxsize=32)
-def _blp_template(scheme: str, J: int, K: int, r: int, stage: str):
+def _blp_template(scheme: str, J: int, K: int, r: int, stage: str, robust: bool = True):
     """(P1.A)/(P1.B) (CBF, one BS) or (P2.A)/(P2.B) (CoMP) as a DPP cvxpy problem over the real lifting.
 
     The basis B (c, r) is dual to the nu = J K user channels (:meth:`Design._basis`): q_j^H B = sqrt(I_ref) e_j^T, so
@@ -500,6 +500,9 @@ def _blp_template(scheme: str, J: int, K: int, r: int, stage: str):
     sqrt(I_ref) ||R_B Y e_j|| with R_B the Cholesky factor of B^H B (parameter ``chol``). Units: interference in
     I_ref, power in P_t, FIM entries D F D (corner: CRB times the theta scale), budgets relative to their initial
     values. Parameters are small (r x r factors, FIM/power/leakage rows), so the template compiles in seconds.
+    ``robust=False`` (delta = 0) omits the CSI-error norm terms: kept with zero coefficients they are second-order
+    cones whose optimum sits at the apex with a zero multiplier whenever the budget is slack (no strict
+    complementarity), which stalled Clarabel's gap at ~1e-9 (``AlmostSolved``).
     """
     mask, capsel_pattern, sigsel_pattern = _blp_masks(scheme, J, K)
     nu, nv = mask.shape
@@ -510,16 +513,20 @@ def _blp_template(scheme: str, J: int, K: int, r: int, stage: str):
     Zs = lifted.stacked_vec(z)                                                  # (size, nv)
     sel = _diag_selector(r, nu)
     emb = [_embedded(zv, r) for zv in z]
-    p = dict(chol=cp.Parameter((2 * r, 2 * r), name="chol"), d2=cp.Parameter((1, size), name="d2"),
-             power=cp.Parameter((npow, size), name="power"), fim=cp.Parameter((6 * nt, size), name="fim"),
-             sig_scale=cp.Parameter(nv, nonneg=True, name="sig_scale"),
-             sig_chol=[cp.Parameter((2 * r, 2 * r), name=f"sig_chol{v}") for v in range(nv)])
+    p = dict(power=cp.Parameter((npow, size), name="power"), fim=cp.Parameter((6 * nt, size), name="fim"),
+             sig_scale=cp.Parameter(nv, nonneg=True, name="sig_scale"))
     forms = sel @ Zs                                                            # (nu, nv), units of I_ref
-    norms = cp.vstack([cp.norm(p["chol"] @ emb[v][:, :nu], 2, axis=0) for v in range(nv)]).T
-    d2 = np.ones((nu, 1)) @ (p["d2"] @ Zs)
-    interference = cp.sum(cp.multiply(mask, forms + norms + d2), axis=1)
-    signal = cp.hstack([p["sig_scale"][v] * forms[v, v] - cp.norm(p["sig_chol"][v] @ emb[v][:, v])
-                        for v in range(nv)])
+    if robust:
+        p.update(chol=cp.Parameter((2 * r, 2 * r), name="chol"), d2=cp.Parameter((1, size), name="d2"),
+                 sig_chol=[cp.Parameter((2 * r, 2 * r), name=f"sig_chol{v}") for v in range(nv)])
+        norms = cp.vstack([cp.norm(p["chol"] @ emb[v][:, :nu], 2, axis=0) for v in range(nv)]).T
+        d2 = np.ones((nu, 1)) @ (p["d2"] @ Zs)
+        interference = cp.sum(cp.multiply(mask, forms + norms + d2), axis=1)
+        signal = cp.hstack([p["sig_scale"][v] * forms[v, v] - cp.norm(p["sig_chol"][v] @ emb[v][:, v])
+                            for v in range(nv)])
+    else:
+        interference = cp.sum(cp.multiply(mask, forms), axis=1)
+        signal = cp.hstack([p["sig_scale"][v] * forms[v, v] for v in range(nv)])
     fim_entries = cp.sum(p["fim"] @ Zs, axis=1)
     cons = [cp.sum(p["power"] @ Zs, axis=1) <= 1.0]
     if nleak:
@@ -644,10 +651,11 @@ def _slp_selectors(r: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=32)
-def _slp_template(scheme: str, J: int, K: int, c: int, r: int, L: int, stage: str):
+def _slp_template(scheme: str, J: int, K: int, c: int, r: int, L: int, stage: str, robust: bool = True):
     """(P3.A)/(P3.B) (CBF, one BS) or (P4) (CoMP, stage 'A') as a DPP problem: per symbol s a real lifting Z_s of
     [[R_s, x_s], [x_s^H, 1]] >= 0 (48d)/(62c); the FIM and powers use R = (1/L) sum_s R_s; robust CI (52)-(53) or
-    (60)-(61) on x_s; CBF: ICI amplitude caps (56) and the leakage (48b)."""
+    (60)-(61) on x_s; CBF: ICI amplitude caps (56) and the leakage (48b). ``robust=False`` (delta = 0) omits the
+    delta ||x_s|| cones (see :func:`_blp_template`)."""
     nt, npow, nleak = (1, 1, J - 1) if scheme == "cbf" else (J, J, 0)
     n_own = K if scheme == "cbf" else J * K
     n_other = J * K - K if scheme == "cbf" else 0
@@ -658,9 +666,12 @@ def _slp_template(scheme: str, J: int, K: int, c: int, r: int, L: int, stage: st
     Zs = lifted.stacked_vec(z)
     y = [S @ cp.vec(zs, order="F") for zs in z]
     p = dict(power=cp.Parameter((npow, size), name="power"), fim=cp.Parameter((6 * nt, size), name="fim"),
-             ci=[cp.Parameter((2 * n_own, 2 * r), name=f"ci{s}") for s in range(L)],
-             ci_xmap=cp.Parameter((2 * c, 2 * r), name="ci_xmap"))
-    ci_norm = [cp.norm(p["ci_xmap"] @ ys) for ys in y]                          # delta ||x_s|| / cos(psi), x_s = B y_s
+             ci=[cp.Parameter((2 * n_own, 2 * r), name=f"ci{s}") for s in range(L)])
+    if robust:
+        p["ci_xmap"] = cp.Parameter((2 * c, 2 * r), name="ci_xmap")
+        ci_norm = [cp.norm(p["ci_xmap"] @ ys) for ys in y]                      # delta ||x_s|| / cos(psi), x_s = B y_s
+    else:
+        ci_norm = [0.0] * L
     cons = [corner @ Zs == 1.0, cp.sum(p["power"] @ Zs, axis=1) / L <= 1.0]
     fim_entries = cp.sum(p["fim"] @ Zs, axis=1) / L
     if nleak:
@@ -668,9 +679,10 @@ def _slp_template(scheme: str, J: int, K: int, c: int, r: int, L: int, stage: st
         leak = cp.sum(p["leak"] @ Zs, axis=1) / L
     if n_other:
         p["ici"] = cp.Parameter((2 * n_other, 2 * r), name="ici")
-        p["ici_xmap"] = cp.Parameter((2 * c, 2 * r), name="ici_xmap")            # delta B in real form
-        ici = [cp.hstack([cp.norm(p["ici"][2 * j:2 * j + 2] @ y[s]) for j in range(n_other)])
-               + cp.norm(p["ici_xmap"] @ y[s]) for s in range(L)]
+        ici = [cp.hstack([cp.norm(p["ici"][2 * j:2 * j + 2] @ y[s]) for j in range(n_other)]) for s in range(L)]
+        if robust:
+            p["ici_xmap"] = cp.Parameter((2 * c, 2 * r), name="ici_xmap")        # delta B in real form
+            ici = [ici[s] + cp.norm(p["ici_xmap"] @ y[s]) for s in range(L)]
     if stage == "A":
         tau, f = cp.Variable(name="tau"), cp.Variable(name="f")
         p.update(ci_c=cp.Parameter(nonneg=True, name="ci_c"), wt=cp.Parameter(nonneg=True, name="wt"),
@@ -828,8 +840,9 @@ class Design:
         U = u.basis
         lvl = self.level
         if lvl == "blp":
-            p["chol"].value = (2 * self.delta_n / np.sqrt(self.i_ref)) * self._chol(U)
-            p["d2"].value = (self.delta_n ** 2 / self.i_ref) * lifted.trace_row(U)[None]
+            if "chol" in p:
+                p["chol"].value = (2 * self.delta_n / np.sqrt(self.i_ref)) * self._chol(U)
+                p["d2"].value = (self.delta_n ** 2 / self.i_ref) * lifted.trace_row(U)[None]
             p["power"].value = np.stack([lifted.matrix_rows(U, g[None])[0] for g in u.power])
             rows = lambda Mx: lifted.matrix_rows(U, Mx)                            # noqa: E731
         else:
@@ -851,10 +864,12 @@ class Design:
                 ci.append(np.concatenate(blocks))
             for s in range(self.L):
                 p["ci"][s].value = ci[s]
-            p["ci_xmap"].value = self.delta_n / np.cos(self.psi) * _real_matrix(U)
+            if "ci_xmap" in p:
+                p["ci_xmap"].value = self.delta_n / np.cos(self.psi) * _real_matrix(U)
             if "ici" in p:
                 p["ici"].value = np.concatenate([_real_rows(g_own[:, j]) for j in range(u.n_own, len(u.users))])
-                p["ici_xmap"].value = self.delta_n * _real_matrix(U)
+                if "ici_xmap" in p:
+                    p["ici_xmap"].value = self.delta_n * _real_matrix(U)
         if "leak" in p:
             p["leak"].value = np.stack([rows(np.outer(l, l.conj())[None])[0] for l in u.leak.T]) / self.budget0["leak"]
         Ms = self.fim_forms_scaled(u, state["leak"])
@@ -862,9 +877,10 @@ class Design:
 
     def _template(self, stage):
         c, r = self.units[0].basis.shape
+        robust = bool(self.delta_n > 0)
         if self.level == "blp":
-            return _blp_template(self.scheme, self.J, self.K, r, stage)
-        return _slp_template(self.scheme, self.J, self.K, c, r, self.L, stage)
+            return _blp_template(self.scheme, self.J, self.K, r, stage, robust)
+        return _slp_template(self.scheme, self.J, self.K, c, r, self.L, stage, robust)
 
     def bind_a(self, i: int, state, rho: float | None = None):
         u = self.units[i]
@@ -900,6 +916,8 @@ class Design:
     def _bind_signal(self, p, u, scale):
         """Own-signal lower bound (re-derived (22)) times ``scale``: I_ref Y_vv - 2 delta sqrt(I_ref) ||R_B Y e_v||."""
         p["sig_scale"].value = np.full(u.n_own, scale * self.i_ref)
+        if "sig_chol" not in p:
+            return
         chol = self._chol(u.basis)
         for v in range(u.n_own):
             p["sig_chol"][v].value = scale * 2 * self.delta_n * np.sqrt(self.i_ref) * chol
