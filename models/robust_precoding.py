@@ -580,7 +580,7 @@ def _real_matrix(A: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def _polish_template(kind: str, scheme: str, J: int, K: int, c: int, L: int):
+def _polish_template(kind: str, scheme: str, J: int, K: int, c: int, L: int, robust: bool = True):
     """Convex inner problem of the SCA recovery in vector form (real x = [Re; Im]), DPP.
 
     kind 'blp': beams x_v (v = own users for CBF / all users for CoMP), the robust SINR with the phase of the own
@@ -588,6 +588,7 @@ def _polish_template(kind: str, scheme: str, J: int, K: int, c: int, L: int):
     sum_v (|q_j^H w_v| + delta ||w_v||)^2 <= cap_j. kind 'slp': symbol vectors x_s (s = 1..L) with the robust CI
     constraints (52)-(53)/(60)-(61) and, for CBF, the ICI amplitude caps (56). The FIM enters through its
     linearization F_lin = sum_v (G0_v^T G_v(x) + G_v(x)^T G0_v - G0_v^T G0_v) <= F(x) (matrix convexity).
+    ``robust=False`` (delta = 0) omits the delta ||x|| cones (see :func:`_blp_template`).
     """
     nt = 1 if scheme == "cbf" else J
     npow = 1 if scheme == "cbf" else J
@@ -595,6 +596,7 @@ def _polish_template(kind: str, scheme: str, J: int, K: int, c: int, L: int):
     n_own = K if scheme == "cbf" else J * K
     nv = n_own if kind == "blp" else L
     x = [cp.Variable(2 * c, name=f"x{v}") for v in range(nv)]
+    dnorm = ((lambda v: p["delta"] * cp.norm(x[v])) if robust else (lambda v: 0.0))     # noqa: E731
     tau, f = cp.Variable(name="tau"), cp.Variable(name="f")
     p = dict(lin=[cp.Parameter((6 * nt, 2 * c), name=f"lin{v}") for v in range(nv)],
              lin_const=cp.Parameter(6 * nt, name="lin_const"),
@@ -621,9 +623,9 @@ def _polish_template(kind: str, scheme: str, J: int, K: int, c: int, L: int):
         U = p["users"]
         for v in range(nv):
             cons += [U[2 * v + 1] @ x[v] == 0,
-                     U[2 * v] @ x[v] - p["delta"] * cp.norm(x[v]) >= p["sig_c"][v] * tau]
+                     U[2 * v] @ x[v] - dnorm(v) >= p["sig_c"][v] * tau]
         for j in range(nu):
-            terms = [cp.norm(U[2 * j:2 * j + 2] @ x[v]) + p["delta"] * cp.norm(x[v]) for v in range(nv) if mask[j, v]]
+            terms = [cp.norm(U[2 * j:2 * j + 2] @ x[v]) + dnorm(v) for v in range(nv) if mask[j, v]]
             cons.append(cp.norm(cp.hstack(terms)) <= p["cap"][j])
     else:
         # rows of the rotated own signals: ci[s] (2 n_own, 2c): [+Im - tan Re; -Im - tan Re] per own user
@@ -631,13 +633,14 @@ def _polish_template(kind: str, scheme: str, J: int, K: int, c: int, L: int):
         p["ci_c"] = cp.Parameter(nonneg=True, name="ci_c")                  # sqrt(gamma_th (1 + I^2)) tan psi
         p["ci_delta"] = cp.Parameter(nonneg=True, name="ci_delta")          # delta / cos psi
         for s in range(L):
-            cons.append(p["ci"][s] @ x[s] + p["ci_c"] * tau + p["ci_delta"] * cp.norm(x[s]) <= 0)
+            cons.append(p["ci"][s] @ x[s] + p["ci_c"] * tau
+                        + (p["ci_delta"] * cp.norm(x[s]) if robust else 0.0) <= 0)
         if scheme == "cbf":
             p["ici"] = cp.Parameter((2 * (nu - K), 2 * c), name="ici")
             p["ici_cap"] = cp.Parameter(nonneg=True, name="ici_cap")
             for s in range(L):
                 for j in range(nu - K):
-                    cons.append(cp.norm(p["ici"][2 * j:2 * j + 2] @ x[s]) + p["delta"] * cp.norm(x[s]) <= p["ici_cap"])
+                    cons.append(cp.norm(p["ici"][2 * j:2 * j + 2] @ x[s]) + dnorm(s) <= p["ici_cap"])
     problem = cp.Problem(cp.Maximize(-p["wt"] * f + p["wg"] * tau), cons)
     return problem, p, dict(x=x, tau=tau, f=f)
 
@@ -797,6 +800,11 @@ class Design:
             raise ScenarioError(f"{self.method} needs every BS to control all J*K = {nu} users: J*K must not exceed "
                                 f"the {c} antennas of a precoder (raise tx_antennas or lower users_per_cell)")
         basis = lifted.biorthogonal_basis(q, rest)
+        if self.level == "slp":
+            # SLP constrains x_s linearly, so the dual directions buy nothing; with them (norm ~ sqrt(I_ref) / ||q||,
+            # ~0.03 at 40 dB) the lifted entries reach ~1e3 for unit power and Clarabel's objective crept by 1e-4
+            # after its gap had reached 1e-9. An orthonormal basis of the same span keeps every entry <= 1.
+            return np.linalg.qr(basis)[0]
         basis[:, :nu] *= np.sqrt(self.i_ref)
         return basis
 
@@ -1043,7 +1051,7 @@ class Design:
         """SCA in vector form from x0 (nv, c) with the budgets of ``state``. Returns (x, f bound, history, note)."""
         u = self.units[i]
         c = u.q.shape[0]
-        problem, p, var = _polish_template(self.level, self.scheme, self.J, self.K, c, self.L)
+        problem, p, var = _polish_template(self.level, self.scheme, self.J, self.K, c, self.L, bool(self.delta_n > 0))
         wt, wg = self.weights(i)
         p["wt"].value, p["f_cap"].value, p["delta"].value = wt, 1e6, self.delta_n
         for g_i, sel in enumerate(u.power):
