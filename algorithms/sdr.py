@@ -11,7 +11,8 @@ module) and never knows which paper it serves. The model provides:
   from the solution with plain NumPy against the original, unrelaxed constraints;
 - ``describe()`` -> ``(scenario dict, channels dict)`` for the self-contained JSON result;
 - ``precheck()`` -> ``None`` or the reason the instance is infeasible by a simple certificate (checked first);
-- attributes ``problem_name``, ``method``, ``objective_name``, ``sense``.
+- attributes ``problem_name``, ``method``, ``objective_name``, ``sense``; optionally ``bounded = True`` when the
+  relaxation's objective is bounded (power constraints, a PSD objective), so "unbounded" is reported as an error.
 """
 from __future__ import annotations
 
@@ -80,6 +81,10 @@ def solve_relaxation(model, solver: str | None = None) -> Result:
     model.bind()
     outcome = backends.solve_conic(model.problem, solver)
     base.update(solver=outcome.solver, solver_time_s=outcome.solve_time_s, notes=outcome.notes)
+    if outcome.status in (Status.UNBOUNDED, Status.UNBOUNDED_INACCURATE) and getattr(model, "bounded", False):
+        base["notes"] = base["notes"] + [f"the solver reported {outcome.status.value}, impossible for this model "
+                                         "(its objective is bounded by its constraints): a numerical failure, not a property"]
+        return Result(status=Status.ERROR, time_s=time.perf_counter() - start, **base)
     if not outcome.status.has_solution:
         return Result(status=outcome.status, time_s=time.perf_counter() - start, **base)
     solution, claimed = model.recover()

@@ -316,6 +316,7 @@ class DetectionModel:
     problem_name = PROBLEM
     objective_name = "min detection probability over the targeted area"
     sense = "max"
+    bounded = True            # per-BS power bounds every variable: "unbounded" can only be a numerical failure
 
     def __init__(self, inst: DetectionInstance, method: str = "sdr"):
         self.inst, self.method = inst, method

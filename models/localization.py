@@ -496,6 +496,7 @@ class LocalizationModel:
     problem_name = PROBLEM
     objective_name = "CRLB of the target position tr((Lambda Z Lambda^T)^-1) (m^2)"
     sense = "min"
+    bounded = True            # CRLB >= 0 and per-BS power: "unbounded" can only be a numerical failure
 
     def __init__(self, inst: LocalizationInstance, method: str = "sdr", rng: np.random.Generator | None = None):
         if method not in METHODS:

@@ -29,3 +29,33 @@ def test_rank_one_helpers(rng):
     assert eig.min() >= -1e-14 * eig.max()                     # clipped to round-off relative to the norm
     w, rest = sdr.constructive_rank_one(W, np.zeros(5))        # no power along h: all of W is remainder
     assert np.allclose(w, 0) and np.allclose(rest, W)
+
+
+class _UnboundedModel:
+    """A model whose relaxation is (wrongly) unbounded: stands in for a solver that claims so on a bounded model."""
+
+    problem_name, method, objective_name, sense = "toy", "sdr", "x", "max"
+
+    def __init__(self, bounded):
+        import cvxpy as cp
+        self.bounded = bounded
+        x = cp.Variable()
+        self.problem = cp.Problem(cp.Maximize(x), [x >= 0])
+
+    def describe(self):
+        return {}, {}
+
+    def precheck(self):
+        return None
+
+    def bind(self):
+        pass
+
+
+@pytest.mark.parametrize("bounded, expected", [(True, "error"), (False, "unbounded")])
+def test_unbounded_answer_on_a_bounded_model_is_a_solver_error(bounded, expected):
+    """An 'unbounded' status can be a property (a model without bounds) or, for a model whose power constraints
+    bound every variable, only a numerical failure: then the driver reports an error and says why."""
+    result = sdr.solve_relaxation(_UnboundedModel(bounded))
+    assert result.status.value == expected and result.objective is None
+    assert bounded == any("impossible for this model" in n for n in result.notes)
