@@ -1002,15 +1002,15 @@ class Design:
             R = X.sum(axis=0)
             if self.scheme == "comp":
                 return np.array([inter.max() / b0["comp"]])
-            leak = max(np.real(l.conj() @ R @ l) for l in u.leak.T)
+            leak = max((np.real(l.conj() @ R @ l) for l in u.leak.T), default=0.0)      # J = 1: no other cells
             return np.array([inter[:self.K].max() / b0["intra"],
-                             inter[self.K:].max() * max(self.J - 1, 1) / b0["inter"], leak / b0["leak"]])
+                             inter[self.K:].max(initial=0.0) * max(self.J - 1, 1) / b0["inter"], leak / b0["leak"]])
         c = u.q.shape[0]
         x = X[:, :c, c]                                                          # (L, c)
         amp = np.abs(x.conj() @ u.q[:, u.n_own:]) + dn * np.linalg.norm(x, axis=1)[:, None]
         R = X[:, :c, :c].mean(axis=0)
-        leak = max(np.real(l.conj() @ R @ l) for l in u.leak.T)
-        return np.array([amp.max() * np.sqrt(max(self.J - 1, 1)) / b0["inter"], leak / b0["leak"]])
+        leak = max((np.real(l.conj() @ R @ l) for l in u.leak.T), default=0.0)
+        return np.array([amp.max(initial=0.0) * np.sqrt(max(self.J - 1, 1)) / b0["inter"], leak / b0["leak"]])
 
     def read(self, i: int, var) -> np.ndarray:
         """Relaxed solution of unit i: BLP (n_own, c, c) beam covariances; SLP (L, c + 1, c + 1) lifted matrices."""
