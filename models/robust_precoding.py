@@ -1267,6 +1267,75 @@ def solve(inst: Instance, method: str, solver: str | None = None) -> Result:
                   solver_time_s=d.solver_time, history=ao["history"], notes=notes, **base)
 
 
+def direct_stage_a(inst: Instance, method: str, m: int) -> tuple[cp.Problem, dict]:
+    """Stage A of the first AO round ((P1.A) / (P3.A) at the initial budgets, rho = 1) for BS m, written the obvious
+    way: complex N x N Hermitian variables (BLP: W_k per own user; SLP: the lifted [[R_s, x_s], [x_s^H, 1]] per
+    symbol), channels in noise units, powers in P_t, the full 3 x 3 FIM divided by its angle entry at the isotropic
+    covariance and the Schur LMI [[F, e1], [e1^T, t]] >= 0 for t >= CRB (in those units). Rebuilt on every call. Reference for ``benchmarks/bench_sdp.py`` (CBF methods, delta = 0 or not):
+    the root CRB in degrees is ``variables["rcrb_deg"]()`` and must match :meth:`Design.rcrb_bound_deg` of the
+    project's stage A."""
+    level, scheme = METHODS[method]
+    if scheme != "cbf":
+        raise ValueError("direct_stage_a covers the CBF methods (one BS per problem)")
+    s = inst.scenario
+    J, K, N, _ = inst.shape
+    L = s.frame_length
+    q = inst.h / np.sqrt(inst.noise_c)                                       # (J, J, K, N) noise units
+    delta = s.csi_error / np.sqrt(inst.noise_c)
+    gamma = float(db_to_linear(s.sinr_db))
+    intra, inter, leak_b = (float(db_to_linear(s.intra_budget_db)), float(db_to_linear(s.inter_budget_db)),
+                            s.leak_power_fraction)
+    others = [(n, k) for n in range(J) if n != m for k in range(K)]
+    Mf = fim_forms(jacobians(inst, m, "cbf"), radar_covariance(inst, m, "cbf", np.full(J, leak_b)), L)
+    unit = float(np.real(np.trace(Mf[0, 0]))) / N                             # F_tt at the isotropic R = I / N
+    Mf = Mf / unit                                                           # FIM of order one, t = CRB * unit
+    t = cp.Variable()
+    cons = []
+    if level == "blp":
+        W = [cp.Variable((N, N), hermitian=True) for _ in range(K)]
+        R = sum(W)
+        cons += [w >> 0 for w in W]
+
+        def interference(h, v):
+            Q = np.outer(h, h.conj())
+            val = cp.real(cp.trace(Q @ W[v]))
+            return val + 2 * delta * cp.norm(W[v] @ h) + delta ** 2 * cp.real(cp.trace(W[v])) if delta > 0 else val
+        for k in range(K):
+            h = q[m, m, k]
+            sig = cp.real(cp.trace(np.outer(h, h.conj()) @ W[k])) - (2 * delta * cp.norm(W[k] @ h) if delta > 0 else 0)
+            cons += [sig >= gamma * (intra + inter + 1.0),
+                     sum(interference(h, v) for v in range(K) if v != k) <= intra]
+        for n, k in others:
+            cons.append(sum(interference(q[m, n, k], v) for v in range(K)) <= inter / max(J - 1, 1))
+    else:
+        amp = float(np.sqrt(inter))
+        Z = [cp.Variable((N + 1, N + 1), hermitian=True) for _ in range(L)]
+        x = [z[:N, N] for z in Z]
+        R = sum(z[:N, :N] for z in Z) / L
+        cons += [z >> 0 for z in Z] + [cp.real(z[N, N]) == 1 for z in Z]
+        tan, psi = np.tan(np.pi / s.psk_order), np.pi / s.psk_order
+        c_min = np.sqrt(gamma * (1.0 + amp ** 2))
+        for sym in range(L):
+            for k in range(K):
+                y = (q[m, m, k].conj() @ x[sym]) * np.conj(inst.symbols[m, k, sym])
+                rob = delta / np.cos(psi) * cp.norm(x[sym]) if delta > 0 else 0
+                cons += [cp.imag(y) - (cp.real(y) - c_min) * tan + rob <= 0,
+                         -cp.imag(y) - (cp.real(y) - c_min) * tan + rob <= 0]
+            for n, k in others:
+                rob = delta * cp.norm(x[sym]) if delta > 0 else 0
+                cons.append(cp.abs(q[m, n, k].conj() @ x[sym]) + rob <= amp / np.sqrt(max(J - 1, 1)))
+    cons.append(cp.real(cp.trace(R)) <= 1.0)
+    for n in range(J):
+        if n != m:
+            v = inst.v[m, n].conj()
+            cons.append(cp.real(v.conj() @ R @ v) <= leak_b)
+    F = [[cp.real(cp.trace(Mf[i, j] @ R)) for j in range(3)] for i in range(3)]
+    cons.append(cp.bmat([[F[0][0], F[0][1], F[0][2], 1.0], [F[1][0], F[1][1], F[1][2], 0.0],
+                         [F[2][0], F[2][1], F[2][2], 0.0], [1.0, 0.0, 0.0, t]]) >> 0)
+    problem = cp.Problem(cp.Minimize(t), cons)
+    return problem, {"t": t, "rcrb_deg": lambda: float(np.rad2deg(np.sqrt(t.value / unit)))}
+
+
 def assess(d: Design, state: dict, vectors: list[np.ndarray], bounds: list) -> dict:
     """Metrics and :class:`~isacopt.algorithms.verify.Check` list of recovered vectors, in plain NumPy."""
     inst, s = d.inst, d.inst.scenario
