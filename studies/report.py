@@ -50,40 +50,45 @@ def _label(series, values) -> str:
 
 def write_figure(study: Study, summary: pd.DataFrame, table: pd.DataFrame, path: Path) -> Path:
     """``kind = "sweep"`` (default): mean of ``y`` versus the swept field ``x`` with CI error bars, one line per value
-    of the ``series`` columns. ``kind = "profile"``: an array metric ``y`` versus an array metric ``x`` of draw 0 of
-    every (point, method) job, e.g. a beampattern (gain versus angle); ``index`` picks the row of a 2-D ``y``
-    (e.g. the BS)."""
+    of the ``series`` columns; ``y`` may be a list (one panel each; ``"infeasible_rate"`` plots the share of
+    infeasible draws). ``kind = "profile"``: an array metric ``y`` versus an array metric ``x`` of draw 0 of every
+    (point, method) job, e.g. a beampattern (gain versus angle); ``index`` picks the row of a 2-D ``y`` (the BS)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig_spec = study.figure
-    x, y = fig_spec["x"], fig_spec.get("y", "objective")
+    x = fig_spec["x"]
+    ys = fig_spec.get("y", "objective")
+    ys = ys if isinstance(ys, list) else [ys]
+    labels = fig_spec.get("ylabel", ys)
+    labels = labels if isinstance(labels, list) else [labels]
     profile = fig_spec.get("kind", "sweep") == "profile"
     series = fig_spec.get("series") or ["method", *[k for k in study.sweep if k != x]]
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    if profile:
-        rows = table[(table["draw"] == 0) & table[y].notna()]
-        for _, row in rows.iterrows():
-            values = np.asarray(json.loads(row[y]), float)
-            values = values[fig_spec.get("index", 0)] if values.ndim == 2 else values
-            ax.plot(np.asarray(json.loads(row[x]), float).reshape(-1)[:len(values)], values, lw=1.2,
-                    label=_label(series, [row[s] for s in series]))
-    groups = [] if profile else (summary.groupby(series, sort=False) if series else [((), summary)])
-    for label, df in groups:
-        label = label if isinstance(label, tuple) else (label,)
-        df = df.sort_values(x)
-        ax.errorbar(df[x], df[f"{y}_mean"], yerr=df[f"{y}_ci95"].fillna(0.0), marker="o", ms=4, capsize=3,
-                    label=_label(series, label))
-    if fig_spec.get("logx"):
-        ax.set_xscale("log")
-    if fig_spec.get("logy"):
-        ax.set_yscale("log")
-    ax.set_xlabel(fig_spec.get("xlabel", x))
-    ax.set_ylabel(fig_spec.get("ylabel", y))
-    ax.set_title(fig_spec.get("title", study.name), fontsize=10)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7)
+    fig, axes = plt.subplots(1, len(ys), figsize=(6.4 * len(ys), 4.4), squeeze=False)
+    for ax, y, ylabel in zip(axes[0], ys, labels):
+        if profile:
+            rows = table[(table["draw"] == 0) & table[y].notna()]
+            for _, row in rows.iterrows():
+                values = np.asarray(json.loads(row[y]), float)
+                values = values[fig_spec.get("index", 0)] if values.ndim == 2 else values
+                ax.plot(np.asarray(json.loads(row[x]), float).reshape(-1)[:len(values)], values, lw=1.2,
+                        label=_label(series, [row[s] for s in series]))
+        groups = [] if profile else (summary.groupby(series, sort=False) if series else [((), summary)])
+        for label, df in groups:
+            label = label if isinstance(label, tuple) else (label,)
+            df = df.sort_values(x)
+            mean, ci = (df[y], None) if y == "infeasible_rate" else (df[f"{y}_mean"], df[f"{y}_ci95"].fillna(0.0))
+            ax.errorbar(df[x], mean, yerr=ci, marker="o", ms=4, capsize=3, label=_label(series, label))
+        if fig_spec.get("logx"):
+            ax.set_xscale("log")
+        if fig_spec.get("logy") and y != "infeasible_rate":
+            ax.set_yscale("log")
+        ax.set_xlabel(fig_spec.get("xlabel", x))
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(fig_spec.get("title", study.name), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -24,7 +24,8 @@ A study file (TOML, ``data/studies/NAME.toml``) has these keys::
     kind = "sweep"                         # "sweep" (default) or "profile" (array metric y vs array metric x,
     index = 0                              #   draw 0 of each job, row `index` of a 2-D y: e.g. a beampattern)
     x = "sinr_db"                          # a swept field
-    y = "p_detect_min"                     # "objective", a recorded metric or solution_<name> (e.g. solution_L)
+    y = "p_detect_min"                     # "objective", "infeasible_rate", a recorded metric or solution_<name>
+                                           # (e.g. solution_L); a list draws one panel each
     series = ["method", "scenario"]        # columns that tell the lines apart (default: method + other sweeps)
     logx = false
     logy = false
@@ -227,10 +228,11 @@ def _check_figure(origin: str, study: Study) -> None:
     x = fig.get("x")
     if x not in study.sweep:
         raise _fail(origin, f"[figure] x = {x!r} must be a swept field ({', '.join(study.sweep) or 'none swept'})")
-    y = fig.get("y", "objective")
-    if y != "objective" and y not in study.metrics and not str(y).startswith("solution_"):
-        raise _fail(origin, f"[figure] y = {y!r} must be 'objective', one of metrics ({', '.join(study.metrics)}) "
-                            "or solution_<name> (a scalar discrete choice)")
+    ys = fig.get("y", "objective")
+    for y in ys if isinstance(ys, list) else [ys]:
+        if y not in ("objective", "infeasible_rate") and y not in study.metrics and not str(y).startswith("solution_"):
+            raise _fail(origin, f"[figure] y = {y!r} must be 'objective', 'infeasible_rate', one of metrics "
+                                f"({', '.join(study.metrics)}) or solution_<name> (a scalar discrete choice)")
     for s in fig.get("series", []):
         if s not in columns:
             raise _fail(origin, f"[figure] series entry {s!r} is not 'method' or a swept field")

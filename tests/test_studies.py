@@ -31,7 +31,7 @@ rx_antennas = 6
 sinr_db = [0.0, 20.0, 45.0, 75.0]
 [figure]
 x = "sinr_db"
-y = "p_detect_min"
+y = ["p_detect_min", "infeasible_rate"]
 """
 
 
@@ -147,7 +147,7 @@ def test_local_pool_and_dask_cluster_give_identical_tables(tmp_path):
     (("[figure]", "[figure]\nz = 1"), "unknown key 'z' in [figure]"),
     (("[figure]", "[figure]\nkind = \"bar\""), "kind = 'bar' is not allowed"),
     (("[figure]", "[figure]\nkind = \"profile\""), "a profile's x = 'sinr_db' must be one of metrics"),
-    (("y = \"p_detect_min\"", "y = \"rate\""), "y = 'rate' must be 'objective', one of metrics"),
+    (("y = [\"p_detect_min\", \"infeasible_rate\"]", "y = \"rate\""), "y = 'rate' must be 'objective', 'infeasible_rate', one of metrics"),
     (("seed = 11", "sed = 11"), "unknown key 'sed' in the study file; did you mean 'seed'?"),
 ])
 def test_malformed_study_fails_before_any_job(tmp_path, cli, edit, expected):
