@@ -617,15 +617,19 @@ def _polish_template(kind: str, scheme: str, J: int, K: int, c: int, L: int, rob
     mask = _blp_masks(scheme, J, K)[0]
     nu = J * K
     if kind == "blp":
-        p["users"] = cp.Parameter((2 * nu, 2 * c), name="users")                # rows of q_j^H (noise units)
-        p["sig_c"] = cp.Parameter(nv, nonneg=True, name="sig_c")             # sqrt(gamma_th denom_v)
-        p["cap"] = cp.Parameter(nu, nonneg=True, name="cap")                 # sqrt of the interference caps
+        # every user row is divided by ||q_j|| (unit rows: with the raw rows, ~250 in noise units against beams of
+        # ~0.01-0.5, Clarabel's primal residual rose above 1e-10 in its last iterations)
+        p["users"] = cp.Parameter((2 * nu, 2 * c), name="users")                # rows of q_j^H / ||q_j||
+        p["sig_c"] = cp.Parameter(nv, nonneg=True, name="sig_c")             # sqrt(gamma_th denom_v) / ||q_v||
+        p["cap"] = cp.Parameter(nu, nonneg=True, name="cap")                 # sqrt of the caps / ||q_j||
+        p["delta_u"] = cp.Parameter(nu, nonneg=True, name="delta_u")         # delta / ||q_j||
         U = p["users"]
+        unorm = ((lambda j, v: p["delta_u"][j] * cp.norm(x[v])) if robust else (lambda j, v: 0.0))  # noqa: E731
         for v in range(nv):
             cons += [U[2 * v + 1] @ x[v] == 0,
-                     U[2 * v] @ x[v] - dnorm(v) >= p["sig_c"][v] * tau]
+                     U[2 * v] @ x[v] - unorm(v, v) >= p["sig_c"][v] * tau]
         for j in range(nu):
-            terms = [cp.norm(U[2 * j:2 * j + 2] @ x[v]) + dnorm(v) for v in range(nv) if mask[j, v]]
+            terms = [cp.norm(U[2 * j:2 * j + 2] @ x[v]) + unorm(j, v) for v in range(nv) if mask[j, v]]
             cons.append(cp.norm(cp.hstack(terms)) <= p["cap"][j])
     else:
         # rows of the rotated own signals: ci[s] (2 n_own, 2c): [+Im - tan Re; -Im - tan Re] per own user
@@ -1068,7 +1072,9 @@ class Design:
             p["leak"].value = np.concatenate([_real_rows(l) for l in u.leak.T])
             p["leak_cap"].value = state["leak"]
         if self.level == "blp":
-            p["users"].value = np.concatenate([_real_rows(q) for q in u.q.T])
+            qn = np.linalg.norm(u.q, axis=0)
+            p["users"].value = np.concatenate([_real_rows(q / n) for q, n in zip(u.q.T, qn)])
+            p["delta_u"].value = self.delta_n / qn
             if self.scheme == "cbf":
                 m = u.bs
                 denom = state["intra"][m] + state["inter"] + 1.0
@@ -1076,8 +1082,8 @@ class Design:
             else:
                 denom = state["comp"] + 1.0
                 cap = np.full(len(u.users), state["comp"])
-            p["sig_c"].value = np.full(u.n_own, np.sqrt(self.gamma_th * denom))
-            p["cap"].value = np.sqrt(cap)
+            p["sig_c"].value = np.sqrt(self.gamma_th * denom) / qn[:u.n_own]
+            p["cap"].value = np.sqrt(cap) / qn
         else:
             t = np.tan(self.psi)
             amp = state["inter"] if self.scheme == "cbf" else 0.0
