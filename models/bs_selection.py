@@ -415,7 +415,7 @@ def _vec(z):
 
 # ================================================================================================ inner SDP (23)
 @functools.lru_cache(maxsize=32)
-def _inner_template(S: int, K: int, r: int, slots: int):
+def _inner_template(S: int, K: int, r: int, slots: int, phase1: bool = False):
     """Rank-relaxed (23) for fixed (b, a) as a DPP problem, one per shape (compiled once, re-solved).
 
     Variables (v runs over the K information covariances W_k at their serving BS, then ``slots`` sensing
@@ -423,6 +423,8 @@ def _inner_template(S: int, K: int, r: int, slots: int):
     the CRLB auxiliaries. Parameters per v: ``comm[v]`` (K, (2r)^2) CU form rows of its BS, ``trace[v]``,
     ``moment[v]`` (4, (2r)^2), ``fim[v]`` (m*m, 4) (its BS's FIM map for the receiver; zero for echoes not used),
     ``desired[k]`` = (1 + 1/Gamma) x CU k's own row; ``incidence`` (S, K + slots) for C1.
+    ``phase1``: minimize lambda with every BS power <= lambda P instead (always feasible when the SINR and CRLB
+    targets are reachable with some power; the choice is infeasible iff lambda* > 1).
     """
     m = 2 * S
     n2, nv = (2 * r) ** 2, K + slots
@@ -445,10 +447,11 @@ def _inner_template(S: int, K: int, r: int, slots: int):
     h = cp.Variable((S - 1, 4), name="tx_moments")         # moments of Q_t for the S - 1 transmitters
     cons.append(h == P["owner"] @ g)
     sens, T = _sensing_constraints([P["block"][j] @ h[j] for j in range(S - 1)], 1.0)
+    lam = cp.Variable(name="lambda") if phase1 else 1.0
     cons += [desired >= interference + P["noise"],  # C3 (9), units of tolerable interference
-             P["incidence"] @ t <= 1.0] + sens     # C1, units of P; C2a-C2c
-    problem = cp.Problem(cp.Minimize(cp.sum(t)), cons)
-    return problem, P, dict(W=Z[:K], R=Z[K:], trace=t, T=T)
+             P["incidence"] @ t <= lam] + sens     # C1, units of P; C2a-C2c
+    problem = cp.Problem(cp.Minimize(lam if phase1 else cp.sum(t)), cons)
+    return problem, P, dict(W=Z[:K], R=Z[K:], trace=t, T=T, lam=lam)
 
 
 @dataclass(frozen=True)
@@ -531,11 +534,11 @@ class InnerProblem:
                         f"{linear_to_db(d.snr[s, k]):.1f} dB from BS{s + 1} (its SNR at full power)")
         return None
 
-    def bind(self, choice: Choice):
+    def bind(self, choice: Choice, phase1: bool = False):
         d = self.data
         S, K = d.S, d.K
         slots = self.slots(choice.receiver)
-        problem, P, V = _inner_template(S, K, d.r, len(slots))
+        problem, P, V = _inner_template(S, K, d.r, len(slots), phase1)
         owners = list(choice.serving) + slots
         incidence = np.zeros((S, len(owners)))
         for v, t in enumerate(owners):
@@ -563,13 +566,33 @@ class InnerProblem:
         if reason is not None:
             return InnerSolution(choice, Status.INFEASIBLE, notes=[reason])
         problem, V, slots = self.bind(choice)
-        outcome = backends.solve_conic(problem, self.solver)
+        outcome = backends.solve_conic(problem, self.solver, fallback=False)
         self.sdp_solves += 1
         out = InnerSolution(choice, outcome.status, solver=outcome.solver, solve_time_s=outcome.solve_time_s,
                             notes=outcome.notes)
-        if outcome.status.has_solution:
+        if outcome.status not in (Status.OPTIMAL, Status.INFEASIBLE):
+            self._phase1(choice, out)
+        if out.status.has_solution:
             out.solution, out.power_w, out.eigen_ratio = self.recover(choice, V, slots)
         return out
+
+    #: Phase 1 declares a choice infeasible when the least power scaling lambda* exceeds 1 by this much.
+    PHASE1_MARGIN = 1e-6
+
+    def _phase1(self, choice: Choice, out: InnerSolution) -> None:
+        """A nearly infeasible choice (interior-point methods cannot certify it: the certificate is huge) is
+        decided by the well-posed phase-1 problem min lambda s.t. power_s <= lambda P: lambda* > 1 proves
+        infeasibility (the phase-1 optimum is the certificate)."""
+        problem, V, _ = self.bind(choice, phase1=True)
+        outcome = backends.solve_conic(problem, self.solver)
+        self.sdp_solves += 1
+        if outcome.status == Status.OPTIMAL and V["lam"].value > 1.0 + self.PHASE1_MARGIN:
+            out.status = Status.INFEASIBLE
+            out.notes = [f"phase 1: the SINR and CRLB targets need {float(V['lam'].value):.6g} x P at some BS"]
+        else:
+            lam = V["lam"].value if outcome.status == Status.OPTIMAL else None
+            out.notes = list(out.notes or []) + [f"phase 1: {outcome.status.value}, lambda* = {lam}"]
+        self.bind(choice)                      # leave the main template bound to this choice
 
     def recover(self, choice: Choice, V, slots):
         """Beamformers from the SDP: X = P U Y U^H, then the rank-one construction w = W h / sqrt(h^H W h) with the
@@ -654,15 +677,21 @@ def make_result(inst: BSSelectionInstance, method: str, inner: InnerSolution | N
 
 
 # ================================================================================================ MI model (13)
+#: Slack (units of P) on the big-M bounds tr(W-tilde_{s,k}) <= a_{s,k}: a node that fixes a_{s,k} = 0 would
+#: otherwise force a PSD block to zero (no interior point; Clarabel then fails on such nodes). Relaxing a
+#: constraint keeps every node value a valid lower bound; incumbents always come from the exact inner SDP (23).
+BIGM_SLACK = 1e-7
+
+
 @functools.lru_cache(maxsize=16)
 def _mi_template(S: int, K: int, r: int, integer: bool, receiver: int | None, sensing_tx: tuple | None,
-                 penalty: bool):
+                 penalty: bool, phase1: bool = False):
     """The lifted mixed-integer problem (13) for one shape, DPP (see :func:`mixed_integer_model`).
 
     ``integer``: boolean=True discrete variables (for branch-and-bound) or continuous ones in [0, 1] (relaxation).
     ``penalty``: add the MM-linearized penalty (17) with Parameters ``lin_a`` (S, K), ``lin_c`` (S,) (coefficients
     of a and of the receiver indicator c = 1 - b, in units of P) and fix c to the Parameter ``c_fixed`` (AO block
-    (23)).
+    (23)). ``phase1``: minimize lambda with every BS power <= lambda P (always feasible; infeasible iff > 1).
     """
     m = 2 * S
     n2 = (2 * r) ** 2
@@ -689,11 +718,12 @@ def _mi_template(S: int, K: int, r: int, integer: bool, receiver: int | None, se
         cons += [c <= 1, a <= 1]                                                  # C7b, C8b
     if receiver is not None:                                                      # c = e_receiver: no variables
         cons += [c == np.eye(S)[receiver], a[receiver] == 0]                      # for the receiver's beams
+    lam = cp.Variable(name="lambda") if phase1 else 1.0
     for s in senders:
-        cons.append(sum(tr_w[s]) + (tr_r[s] if s in tr_r else 0) <= 1)           # C1
-        cons += [tr_w[s][k] <= a[s, k] for k in range(K)]                         # big-M (18), trace form
+        cons.append(sum(tr_w[s]) + (tr_r[s] if s in tr_r else 0) <= lam)         # C1
+        cons += [tr_w[s][k] <= a[s, k] + BIGM_SLACK for k in range(K)]            # big-M (18), trace form
         if s in tr_r and receiver is None:
-            cons.append(tr_r[s] <= b[s])                                         # b_s R_s
+            cons.append(tr_r[s] <= b[s] + BIGM_SLACK)                            # b_s R_s
     for k in range(K):                                                            # C3 (9), noise units
         desired = sum(P["desired"][s][k] @ _vec(Zw[s][k]) for s in senders)
         total = sum(P["comm"][s][k] @ _vec(Zq[s]) for s in senders)
@@ -713,8 +743,8 @@ def _mi_template(S: int, K: int, r: int, integer: bool, receiver: int | None, se
         P["c_fixed"] = cp.Parameter(S, nonneg=True, name="c_fixed")
         objective = objective + cp.sum(cp.multiply(P["lin_a"], a)) + P["lin_c"] @ c
         cons.append(c == P["c_fixed"])
-    problem = cp.Problem(cp.Minimize(objective), cons)
-    return problem, P, dict(receiver=c, association=a, W=Zw, R=Zr, aux=aux)
+    problem = cp.Problem(cp.Minimize(lam if phase1 else objective), cons)
+    return problem, P, dict(receiver=c, association=a, W=Zw, R=Zr, aux=aux, lam=lam)
 
 
 class MixedIntegerModel:
@@ -731,11 +761,13 @@ class MixedIntegerModel:
     """
 
     def __init__(self, inst: BSSelectionInstance, *, integer: bool = True, receiver: int | None = None,
-                 sensing_tx: tuple[int, ...] | None = None, penalty: bool = False, data: ScaledData | None = None):
+                 sensing_tx: tuple[int, ...] | None = None, penalty: bool = False, data: ScaledData | None = None,
+                 phase1: bool = False):
         self.inst, self.receiver, self.sensing_tx = inst, receiver, sensing_tx
         self.data = data or ScaledData(inst)
         d = self.data
-        self.problem, self.params, self.vars = _mi_template(d.S, d.K, d.r, integer, receiver, sensing_tx, penalty)
+        self.problem, self.params, self.vars = _mi_template(d.S, d.K, d.r, integer, receiver, sensing_tx, penalty,
+                                                            phase1)
         for s in range(d.S):
             self.params["comm"][s].value = d.comm[s]
             self.params["desired"][s].value = (1.0 + 1.0 / d.gamma) * d.comm[s]
@@ -862,9 +894,17 @@ def run_bnb(inst: BSSelectionInstance, solver: str | None = None, *, receivers=N
         models[s] = (model, relax)
         if outcome.status == Status.INFEASIBLE:
             roots[s] = np.inf
-        elif value is None:
-            roots[s] = -np.inf                          # unresolved: must be searched
-            notes.append(f"root relaxation of receiver BS{s + 1}: {outcome.status.value}")
+        elif value is None:                             # nearly infeasible? decide by phase 1 (well posed)
+            p1 = MixedIntegerModel(inst, integer=False, receiver=s, sensing_tx=sensing_tx, data=data, phase1=True)
+            o1 = backends.solve_conic(p1.problem, solver)
+            sdp += 1
+            lam = p1.vars["lam"].value if o1.status == Status.OPTIMAL else None
+            if lam is not None and lam > 1 + InnerProblem.PHASE1_MARGIN:
+                roots[s] = np.inf
+                notes.append(f"receiver BS{s + 1}: relaxation infeasible by phase 1 (needs {lam:.6g} x P)")
+            else:
+                roots[s] = -np.inf                      # unresolved: must be searched
+                notes.append(f"root relaxation of receiver BS{s + 1}: {outcome.status.value}; phase 1 {lam}")
         else:
             roots[s] = value
     best = dict(value=np.inf, sol=None)
@@ -919,3 +959,151 @@ def _finite_w(x, P):
 def time_now() -> float:
     import time
     return time.perf_counter()
+
+
+# ================================================================================================ AO (Algorithm 1)
+@functools.lru_cache(maxsize=16)
+def _b_template(S: int, K: int):
+    """Block (22): the receiver indicator c = 1 - b with W-tilde, R-tilde (hence Q and the FIM) fixed. Parameters:
+    ``a`` (S, K), ``trace_r`` (S,) (tr R-tilde_s, units of P), ``blocks[(s, t)]`` (16,) FIM blocks of the fixed
+    Q_t, ``lin_c`` (S,) the linearized penalty (17) in c."""
+    c = cp.Variable(S, nonneg=True, name="receiver")
+    P = dict(a=cp.Parameter((S, K), nonneg=True, name="a"), trace_r=cp.Parameter(S, nonneg=True, name="trace_r"),
+             blocks={(s, t): cp.Parameter(16, name=f"blk{s}_{t}") for s in range(S) for t in range(S) if s != t},
+             lin_c=cp.Parameter(S, name="lin_c"))
+    cons = [cp.sum(c) == 1, c <= 1, P["a"] <= (1 - cp.reshape(c, (S, 1), order="F")) @ np.ones((1, K)),
+            P["trace_r"] <= 1 - c + BIGM_SLACK]
+    for s in range(S):
+        sens, _ = _sensing_constraints([P["blocks"][(s, t)] for t in range(S) if t != s], c[s])
+        cons += sens
+    return cp.Problem(cp.Minimize(P["lin_c"] @ c), cons), P, c
+
+
+class PenaltyAO:
+    """Algorithm 1 on the lifted model: penalty (16) on a and b, MM (17), blocks (22) (b) and (23) (W-tilde,
+    R-tilde, J, a). Starts from the continuous relaxation of (13). mu in W (Table I: 3e4), converted to units of P.
+    """
+
+    def __init__(self, inst: BSSelectionInstance, mu_w: float | None = None, solver: str | None = None):
+        sc = inst.scenario
+        self.inst, self.solver = inst, solver
+        self.data = ScaledData(inst)
+        self.mu = (sc.penalty_mu if mu_w is None else mu_w) / self.data.P
+        self.w_model = MixedIntegerModel(inst, integer=False, penalty=True, data=self.data)
+        self.relax = MixedIntegerModel(inst, integer=False, data=self.data)
+        self.b_problem, self.b_params, self.b_var = _b_template(self.data.S, self.data.K)
+
+    def _read(self, model) -> dict:
+        v = model.vars
+        d = self.data
+        return dict(c=np.clip(v["receiver"].value, 0, 1), a=np.clip(v["association"].value, 0, 1),
+                    W={(s, k): v["W"][s][k].value.copy() for s in v["W"] for k in range(d.K)},
+                    R={t: v["R"][t].value.copy() for t in v["R"]})
+
+    def start(self):
+        outcome = backends.solve_conic(self.relax.problem, self.solver)
+        if outcome.status != Status.OPTIMAL:
+            return None, outcome.status
+        return self._read(self.relax), Status.OPTIMAL
+
+    def f(self, state) -> float:
+        d = self.data
+        total = sum(d.trace[s] @ z.ravel(order="F") for (s, _), z in state["W"].items())
+        total += sum(d.trace[t] @ z.ravel(order="F") for t, z in state["R"].items())
+        return float(total)
+
+    def objective(self, state):
+        """Penalized objective (16) in units of P and the record for the history (paper units)."""
+        a, b = state["a"], 1 - state["c"]
+        f = self.f(state)
+        pen = self.mu * (np.sum(a - a ** 2) + np.sum(b - b ** 2))
+        return f + pen, dict(power_w=f * self.data.P, penalty_w=pen * self.data.P,
+                             penalized_w=(f + pen) * self.data.P, b=b.copy(), a=a.copy())
+
+    def step_b(self, state):
+        """(22): update b (as c = 1 - b), linearized penalty at b^(t)."""
+        d, P = self.data, self.b_params
+        moments = {t: d.moment_rows[t] @ (sum(z for (s, _), z in state["W"].items() if s == t)
+                                          + state["R"].get(t, 0)).ravel(order="F") for t in range(d.S)}
+        for (s, t), par in P["blocks"].items():
+            par.value = d.fim_block[(s, t)] @ moments[t]
+        P["a"].value = state["a"]
+        P["trace_r"].value = np.array([max(d.trace[t] @ state["R"][t].ravel(order="F"), 0.0) if t in state["R"]
+                                       else 0.0 for t in range(d.S)])
+        b_t = 1 - state["c"]
+        P["lin_c"].value = -self.mu * (1 - 2 * b_t)             # mu (1 - 2 b^t) b with b = 1 - c
+        outcome = backends.solve_conic(self.b_problem, self.solver)
+        if outcome.status != Status.OPTIMAL:
+            return state, outcome.status
+        return dict(state, c=np.clip(self.b_var.value, 0, 1)), Status.OPTIMAL
+
+    def step_w(self, state):
+        """(23) rank-relaxed: update W-tilde, R-tilde, J and a for fixed b, linearized penalty at a^(t)."""
+        P = self.w_model.params
+        P["c_fixed"].value = state["c"]
+        P["lin_a"].value = self.mu * (1 - 2 * state["a"])
+        P["lin_c"].value = np.zeros(self.data.S)
+        outcome = backends.solve_conic(self.w_model.problem, self.solver)
+        if outcome.status != Status.OPTIMAL:
+            return state, outcome.status
+        return self._read(self.w_model) | dict(c=state["c"]), Status.OPTIMAL
+
+
+def run_ao(inst: BSSelectionInstance, solver: str | None = None, *, mu_w: float | None = None,
+           tol: float | None = None, max_iter: int | None = None, method: str = "ao") -> Result:
+    """The paper's Algorithm 1 (:func:`~isacopt.algorithms.ao.alternate`), then the rounded choice (receiver = the
+    smallest b_s, each CU to its largest a_{s,k}) solved exactly by the inner SDP (23) and verified."""
+    from ..algorithms import ao
+    start = time_now()
+    sc = inst.scenario
+    algo = PenaltyAO(inst, mu_w, solver)
+    state, status = algo.start()
+    if state is None:
+        notes = [f"continuous relaxation of (13): {status.value}"]
+        st = Status.INFEASIBLE if status == Status.INFEASIBLE else status
+        return make_result(inst, method, None, status=st, notes=notes, time_s=time_now() - start, sdp_solves=1)
+    out = ao.alternate(state, [algo.step_b, algo.step_w], algo.objective,
+                       tol=sc.ao_tolerance if tol is None else tol,
+                       max_iter=sc.ao_max_iterations if max_iter is None else max_iter)
+    model = algo.w_model
+    choice = model.choice_from(out.state["c"], out.state["a"])
+    inner = InnerProblem(inst, None, solver)
+    inner._data = algo.data
+    sol = inner.solve(choice)
+    notes = out.notes + [f"AO: {out.iterations} iterations ({out.status.value}), rounded to {choice.describe()}"]
+    history = [{k: v for k, v in h.items()} for h in out.history]
+    st = Status.FEASIBLE if sol.status == Status.OPTIMAL else (Status.LIMIT if sol.status == Status.INFEASIBLE
+                                                                else sol.status)
+    if sol.status == Status.INFEASIBLE:
+        notes.append("the AO's rounded choice is infeasible (no feasible point found; not a proof)")
+    result = make_result(inst, method, sol if sol.status == Status.OPTIMAL else None, status=st, notes=notes,
+                         time_s=time_now() - start, sdp_solves=1 + out.sdp_solves + inner.sdp_solves)
+    return result.replace(history=history)
+
+
+# ================================================================================================ registry glue
+def _method(name: str):
+    def run(scenario: BSSelectionScenario, rng: np.random.Generator, solver: str | None = None) -> Result:
+        from ..algorithms import baselines
+        inst = draw_instance(scenario, rng)
+        if name == "bnb":
+            return run_bnb(inst, solver)
+        if name == "enumeration":
+            return run_enumeration(inst, solver)
+        if name == "ao":
+            return run_ao(inst, solver)
+        if name == "scheme2":
+            return baselines.scheme2(inst, rng, solver)
+        return getattr(baselines, name)(inst, solver)
+    return run
+
+
+METHOD_HELP = {
+    "bnb": "exact branch-and-bound on the lifted MISDP (13) (certificate: nodes, SDP solves, bounds, gap)",
+    "enumeration": "ground truth: the inner SDP (23) for all S (S-1)^K (receiver, association) choices",
+    "ao": "the paper's Algorithm 1 (penalty (16) + MM (17), alternating (22)/(23)), then the rounded choice",
+    "scheme1": "baseline: receiver = BS nearest the target, association and beamforming optimized",
+    "scheme2": "baseline: random receiver and association, beamforming optimized",
+    "scheme3": "baseline: fixed bistatic pair BS1 -> BS2, association and beamforming optimized",
+}
+METHODS = {name: (_method(name), text) for name, text in METHOD_HELP.items()}
