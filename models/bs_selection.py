@@ -93,10 +93,10 @@ class BSSelectionScenario:
             require(len(self.user_positions_m) == self.num_users, name, "user_positions_m", self.user_positions_m,
                     f"must list num_users = {self.num_users} positions (or omit it to draw them)")
             du = geometry.distance(bs[:, None], np.asarray(self.user_positions_m, float)[None])
-            require(bool(np.all(du > 0)), name, "user_positions_m", self.user_positions_m, "puts a CU on a BS")
+            require(bool(np.all(du > 1e-6)), name, "user_positions_m", self.user_positions_m, "puts a CU on a BS")
         if self.target_position_m is not None:
             dt = geometry.distance(bs, np.asarray(self.target_position_m, float))
-            require(bool(np.all(dt > 0)), name, "target_position_m", self.target_position_m, "puts the target on a BS")
+            require(bool(np.all(dt > 1e-6)), name, "target_position_m", self.target_position_m, "puts the target on a BS")
         require(self.min_distance_m < self.area_radius_m, name, "min_distance_m", self.min_distance_m,
                 f"must be below area_radius_m = {self.area_radius_m}")
 
