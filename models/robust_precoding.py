@@ -44,8 +44,11 @@ tests/test_robust_precoding.py:
 - Algorithm 1: the (P1.B)/(P3.B) budget objective is the sum of the budgets normalized by their initial values; the
   budgets never increase from one iteration to the next; each BS's SINR constraint in (P1.B) uses the ICI budget its
   users receive from the other BSs (fixed in that step), and the CBF FIM uses C evaluated at the leakage budget
-  P_leak (C grows with p_nm, so F shrinks: the resulting CRB is an upper bound on the true one). These choices make
-  the AO objective provably non-decreasing (see :mod:`isacopt.algorithms.ao_precoding`).
+  P_leak (C grows with p_nm, so F shrinks: the resulting CRB is an upper bound on the true one). Stage B keeps stage
+  A's CRB and SINR exactly, so its feasible set is stage A's optimal face and it is solved in closed form: the budgets
+  become the levels stage A's solution uses (:meth:`Design.levels`, floored at BUDGET_FLOOR). Stage A's solution is then
+  feasible for the next stage A, which makes the AO objective non-decreasing without slack (see
+  :mod:`isacopt.algorithms.ao_precoding`); the SDP form (:meth:`Design.bind_b`) is kept as a test of the closed form.
 - SDR recovery: the AO works on the relaxation (rank-free W, R_s >= x_s x_s^H); beamformers are recovered by the
   constructive rank-one map w = W h^ / sqrt(h^^H W h^) (SLP: x_s from the relaxation) and polished by successive
   convex approximation (SCA) in vector form: F(w) = sum G(w)^T G(w) is matrix-convex in w, so its linearization is a
