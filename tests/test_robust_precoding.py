@@ -1,9 +1,6 @@
 """Robust-precoding paper (seed 001): the re-derived FIM, Prop. 3 and CI bounds checked numerically, the lifted
 forms, the AO driver, solved and verified results, the paper's orderings (CoMP >= CBF, SLP >= BLP), CLI errors."""
 import dataclasses
-import subprocess
-import sys
-from pathlib import Path
 
 import cvxpy as cp
 import numpy as np
@@ -15,8 +12,6 @@ from isacopt.algorithms.result import Status
 from isacopt.data.loader import load_scenario
 from isacopt.models import geometry
 from isacopt.models import robust_precoding as rp
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def scenario(name="robust_precoding", **changes):
@@ -307,9 +302,8 @@ def test_robust_designs_hold_under_sampled_csi_errors():
     ("target_angles_deg=[-50,60,-60,90]", "'target_angles_deg' = 90 is out of range: must be > -90 and < 90 (deg)"),
     ("psk_order=6", "'psk_order' = 6 must be a power of two"),
 ])
-def test_cli_bad_input_is_one_line(setting, expected):
-    out = subprocess.run([sys.executable, str(ROOT / "run.py"), "solve", "robust-precoding", "--set", setting],
-                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+def test_cli_bad_input_is_one_line(cli, setting, expected):
+    out = cli("solve", "robust-precoding", "--set", setting)
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0]
