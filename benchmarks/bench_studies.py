@@ -8,15 +8,19 @@ processes are single-threaded, see ``studies.runner.THREAD_VARIABLES``). The tab
 """
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import os
+
+# One worker = one core: the in-process 1-worker run must be single-threaded like the pool's workers (set before
+# NumPy and the solvers load; otherwise multithreaded BLAS lets "1 worker" use both cores).
+SINGLE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS")
+os.environ.update({k: "1" for k in SINGLE_THREAD})
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import tempfile
 import time
 
-import pandas as pd
-
-from isacopt.studies.runner import run_study
+from isacopt.studies.runner import THREAD_VARIABLES, run_study
 from isacopt.studies.spec import load_study
 
 
@@ -26,6 +30,7 @@ def main(argv=None) -> int:
     ap.add_argument("--draws", type=int, default=2)
     ap.add_argument("--dask", action="store_true", help="also run on a 2-worker dask LocalCluster")
     args = ap.parse_args(argv)
+    assert set(SINGLE_THREAD) == set(THREAD_VARIABLES), "keep in step with studies.runner.THREAD_VARIABLES"
     study = dataclasses.replace(load_study(args.study, quick=True), draws=args.draws)
     jobs = len(study.jobs())
     print(f"study {study.name}, {jobs} jobs, {os.cpu_count()} cores")
