@@ -15,7 +15,7 @@ from .algorithms.result import Result
 from .algorithms.sdr import solve_relaxation
 from .data.loader import SCENARIO_DIR, available, load_scenario, read_toml
 from .errors import UnknownNameError
-from .models import cluster_size, detection, localization, misdp, robust_precoding
+from .models import bs_selection, cluster_size, detection, localization, misdp, robust_precoding
 
 
 @dataclass(frozen=True)
@@ -139,19 +139,19 @@ PROBLEMS: dict[str, Problem] = {
         parameters={"rho": "weight of the CRB term in [0, 1]", "sinr_db": "worst-case SINR threshold gamma_th",
                     "csi_error": "delta, radius of the spherical CSI error set"},
     ),
-    "bs-selection": (lambda bs: Problem(
+    "bs-selection": Problem(
         name="bs-selection",
         paper="Xu, Xu, Xie, Song, 'Joint BS Selection, User Association, and Beamforming Design for Network ISAC' "
               "(seed 002)",
-        scenario_class=bs.BSSelectionScenario,
+        scenario_class=bs_selection.BSSelectionScenario,
         default_scenario="bs_selection",
-        methods={m: Method(run, text) for m, (run, text) in bs.METHODS.items()},
+        methods={m: Method(run, text) for m, (run, text) in bs_selection.METHODS.items()},
         default_method="bnb",
         summary_metrics=("choice", "total_power_dbm", "crlb_m2", "sinr_db", "bs_power_w"),
         parameters={"num_bs": "S, number of BSs", "num_users": "K, number of CUs",
                     "sinr_db": "Gamma (Fig. 3)", "crlb_max_m2": "epsilon"},
-    ))(__import__("importlib").import_module(".models.bs_selection", __package__)),
-    # further problems: add one entry above this line (keep entries in paper order)
+    ),
+    # further problems: add one entry above this line
 }
 
 
