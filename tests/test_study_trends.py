@@ -1,4 +1,4 @@
-"""Published trends, checked on the shipped studies' --quick grids (slow: each runs a few dozen solves).
+"""Published trends, checked on the shipped studies' --quick grids (slow: each runs a few to a few dozen solves).
 
 Per figure the paper's claim, as an assertion over the aggregated table (means over draws of verified solves).
 """
@@ -12,11 +12,20 @@ pytestmark = pytest.mark.slow
 TOL = 1e-7
 
 
-def summary(tmp_path, name):
+def summary(tmp_path, name, allowed=("optimal",)):
     study = load_study(name, quick=True)
     table = run_study(study, tmp_path / name, workers=2, progress=False)
-    assert set(table["status"]) == {"optimal"} and table["verified"].all()
+    assert set(table["status"]) <= set(allowed), table[["key", "status", "message"]]
+    solved = table[table["status"].isin(["optimal", "feasible"])]
+    assert solved["verified"].all()
     return pd.read_csv(tmp_path / name / "summary.csv")
+
+
+def mean(s, method, **where):
+    df = s[s["method"] == method]
+    for k, v in where.items():
+        df = df[df[k] == v]
+    return float(df["objective_mean"].iloc[0])
 
 
 def by(df, x, **where):
@@ -54,3 +63,52 @@ def test_detection_fig6_type2_never_below_type1(tmp_path):
     s = summary(tmp_path, "detection_fig6")
     pivot = s.pivot_table(index=["scenario", "user_angle_deg"], columns="receiver", values="objective_mean")
     assert (pivot[2] >= pivot[1] - TOL).all()
+
+
+def test_localization_fig2_fig3_trends(tmp_path):
+    """Figs. 2-3: the SDR's CRLB rises with Gamma and falls with P; radar-only (no SINR constraint) is a lower bound
+    and the SDR beats ZF and beampattern approximation wherever those are feasible."""
+    s2 = summary(tmp_path, "localization_fig2", ("optimal", "feasible"))
+    assert mean(s2, "sdr", sinr_db=0.0) <= mean(s2, "sdr", sinr_db=20.0) * (1 + TOL)
+    s3 = summary(tmp_path, "localization_fig3", ("optimal", "feasible", "infeasible"))
+    assert mean(s3, "sdr", max_power_dbm=35.0) <= mean(s3, "sdr", max_power_dbm=25.0)
+    for s, x in ((s2, "sinr_db"), (s3, "max_power_dbm")):
+        for value, df in s.groupby(x):
+            v = df.set_index("method")["objective_mean"].dropna()
+            assert v["radar-only"] <= v["sdr"] * (1 + TOL)
+            assert all(v["sdr"] <= v[m] * (1 + TOL) for m in ("zf", "beampattern") if m in v)
+
+
+def test_cluster_size_fig3_fig5_fig6_trends(tmp_path):
+    """Fig. 3: L* = 1 at alpha = 4 (Prop. 1); Fig. 5: the comm ASE falls as the sensing-ASE threshold rises; Fig. 6:
+    the three methods agree at every rho."""
+    s3 = summary(tmp_path, "cluster_size_fig3")
+    assert (s3[s3["path_loss_exponent"] == 4.0]["solution_L_mean"] == 1.0).all()
+    s5 = summary(tmp_path, "cluster_size_fig5", ("optimal", "infeasible"))
+    for method, df in s5.groupby("method"):
+        values = df.sort_values("sensing_ase_min")["objective_mean"].dropna().to_numpy()
+        assert all(b <= a * (1 + 1e-9) for a, b in zip(values, values[1:])), method
+    s6 = summary(tmp_path, "cluster_size_fig6")
+    spread = s6.groupby(["rho", "tx_antennas"])["objective_mean"].agg(lambda v: v.max() - v.min())
+    assert (spread <= 1e-9 * s6["objective_mean"].abs().max()).all()
+
+
+def test_robust_precoding_fig6_fig7_trends(tmp_path):
+    """Fig. 6: designs for delta = 0.01 keep the SINR under errors of radius 0.01 at the threshold (0 dB), designs for
+    perfect CSI do not; Fig. 7: CoMP below CBF at every array size."""
+    s6 = summary(tmp_path, "robust_precoding_fig6")
+    robust = s6[s6["csi_error"] == 0.01]["tested_min_sinr_db_mean"]
+    nominal = s6[s6["csi_error"] == 0.0]["tested_min_sinr_db_mean"]
+    assert (robust >= -1e-6).all() and (nominal < 0.0).all()
+    s7 = summary(tmp_path, "robust_precoding_fig7")
+    for n, df in s7.groupby("tx_antennas"):
+        v = df.set_index("method")["objective_mean"]
+        assert v["blp-comp"] <= v["blp-cbf"], n
+
+
+def test_bs_selection_fig3_certified_optimum_below_schemes(tmp_path):
+    """Figs. 3-4: the certified optimum (bnb) needs no more power than any Scheme, at every Gamma."""
+    s = summary(tmp_path, "bs_selection_fig3", ("optimal", "feasible", "infeasible"))
+    for g, df in s.groupby("sinr_db"):
+        v = df.set_index("method")["objective_mean"].dropna()
+        assert all(v["bnb"] <= v[m] * (1 + 1e-6) for m in v.index if m != "bnb"), g
