@@ -1275,8 +1275,8 @@ def solve(inst: Instance, method: str, solver: str | None = None) -> Result:
         notes.append(f"verification failed: worst constraint '{report.worst}' violated by {report.max_violation:.2e}")
     statuses = d.statuses
     status = Status.OPTIMAL if all(x == Status.OPTIMAL for x in statuses) else Status.OPTIMAL_INACCURATE
-    if any(b is None for b in bounds):
-        status = Status.FEASIBLE
+    if any(b is None for b in bounds) and status is Status.OPTIMAL:   # no bound to certify: feasible, never an
+        status = Status.FEASIBLE                                        # upgrade of an inaccurate solve
     metrics = dict(assessment["metrics"], ao_iterations=ao["iterations"], ao_monotone=ao["monotone"],
                    ao_converged=ao["converged"], polish_objective=polish_hist, sdr_max_eigen_ratio=max(eig) if eig else None,
                    relaxation_rcrb_deg=[d.rcrb_bound_deg(i, f) for i, f in enumerate(final["f"])],
