@@ -5,11 +5,15 @@
 Per instance: enumeration's SDP count and time (the ground truth, S (S-1)^K inner SDPs in a process pool),
 branch-and-bound's nodes, SDP count, time and status, AO's objective, time and gap to the certified optimum, and
 each Scheme's gap (inf: the scheme found no feasible point). Then the median ratios. ``--no-enum`` runs only the
-exact branch-and-bound (for sizes enumeration cannot reach, e.g. S = 5, K = 8: 327,680 leaves).
+exact branch-and-bound (for sizes enumeration cannot reach, e.g. S = 5, K = 8: 327,680 leaves). Branch-and-bound
+runs first and its part of the row is printed at once; ``--csv FILE`` appends every finished instance to FILE and
+skips the seeds already in it, so a stopped run resumes where it stopped.
 """
 from __future__ import annotations
 
 import argparse
+import csv
+import os
 import logging
 import time
 import warnings
@@ -28,6 +32,26 @@ def gap(value, opt):
     return (value - opt) / opt
 
 
+def flatten(row) -> dict:
+    """One finished instance as flat numbers (the CSV row)."""
+    b, ao = row["bnb"], row["ao"]
+    return dict(seed=row["seed"], optimum_w=row["opt"], enum_sdp=row.get("enum_sdp"), enum_s=row.get("enum_s"),
+                bnb_status=b.status.value, nodes=b.nodes, bnb_sdp=b.sdp_solves, bnb_s=row["bnb_s"],
+                lower_bound_w=b.lower_bound, upper_bound_w=b.upper_bound, bnb_gap=b.gap, ao_w=ao.objective,
+                ao_s=row["ao_s"], ao_gap=row["ao_gap"], s1_gap=row["gaps"][0], s2_gap=row["gaps"][1],
+                s3_gap=row["gaps"][2])
+
+
+def write_row(path, flat):
+    """Append one finished instance to ``path``, with a header when the file is new."""
+    new = not os.path.exists(path)
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(flat))
+        if new:
+            w.writeheader()
+        w.writerow(flat)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--instances", type=int, default=20)
@@ -37,7 +61,12 @@ def main(argv=None):
     p.add_argument("--seed0", type=int, default=0)
     p.add_argument("--no-enum", action="store_true")
     p.add_argument("--time-limit", type=float, default=None, help="branch-and-bound wall-clock limit (s)")
+    p.add_argument("--csv", default=None, help="append each finished instance here; seeds already in it are skipped")
     args = p.parse_args(argv)
+    done = set()
+    if args.csv and os.path.exists(args.csv):
+        with open(args.csv) as f:
+            done = {int(r["seed"]) for r in csv.DictReader(f)}
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
     sc, _ = load_scenario(bs.BSSelectionScenario, "bs-selection", "bs_selection", "bs_selection",
@@ -51,15 +80,20 @@ def main(argv=None):
     rows = []
     for i in range(args.instances):
         seed = args.seed0 + i
+        if seed in done:
+            print(f"{seed:>4} (in {args.csv})")
+            continue
         inst = bs.draw_instance(sc, np.random.default_rng(seed))
         row = dict(seed=seed)
+        t = time.perf_counter()
+        b = bs.run_bnb(inst, time_limit_s=args.time_limit)
+        row.update(bnb=b, bnb_s=time.perf_counter() - t)
+        print(f"{seed:>4} bnb: {b.status.value}, {b.objective} W, lower bound {b.lower_bound} W, gap {b.gap}, "
+              f"{b.nodes} nodes, {b.sdp_solves} SDPs, {row['bnb_s']:.1f} s", flush=True)
         if not args.no_enum:
             t = time.perf_counter()
             e = bs.run_enumeration(inst, workers=args.workers)
             row.update(enum_sdp=e.sdp_solves, enum_s=time.perf_counter() - t, enum=e)
-        t = time.perf_counter()
-        b = bs.run_bnb(inst, time_limit_s=args.time_limit)
-        row.update(bnb=b, bnb_s=time.perf_counter() - t)
         opt = b.objective if b.status == Status.OPTIMAL else None
         if not args.no_enum and row["enum"].status == Status.OPTIMAL:
             opt = row["enum"].objective
@@ -74,25 +108,43 @@ def main(argv=None):
         row["ao_gap"] = gap(ao.objective if ao.status == Status.FEASIBLE else None, opt)
         pct = 100.0 * b.sdp_solves / row["enum_sdp"] if not args.no_enum else float("nan")
         row["pct"] = pct
-        rows.append(row)
+        flat = flatten(row)
+        rows.append(flat)
         print(f"{seed:>4} {opt if opt else float('nan'):>9.4g} {row.get('enum_sdp', 0):>8} "
               f"{row.get('enum_s', float('nan')):>7.1f} {b.status.value[:8]:>8} {b.nodes or 0:>5} {b.sdp_solves:>7} "
               f"{row['bnb_s']:>6.1f} {pct:>6.1f} {ao.objective or float('nan'):>9.4g} {row['ao_s']:>5.1f} "
               f"{row['ao_gap']:>7.2%} " + " ".join(f"{g:>7.2%}" for g in row["gaps"]), flush=True)
-    solved = [r for r in rows if r["opt"] is not None]
-    print(f"\n{len(solved)} of {len(rows)} instances feasible with a certified optimum")
-    if solved:
-        med = lambda xs: float(np.median(xs))
-        print(f"median bnb SDP solves: {med([r['bnb'].sdp_solves for r in solved]):.0f}"
-              + ("" if args.no_enum else f" vs enumeration {med([r['enum_sdp'] for r in solved]):.0f} "
-                 f"(median ratio {med([r['pct'] for r in solved]):.1f} %), median time ratio "
-                 f"{med([r['bnb_s'] / r['enum_s'] for r in solved]):.3f}"))
-        print(f"median bnb time {med([r['bnb_s'] for r in solved]):.1f} s, max {max(r['bnb_s'] for r in solved):.1f} s")
-        print(f"median AO gap {med([r['ao_gap'] for r in solved]):.2%}; median Scheme gaps "
-              + ", ".join(f"S{j + 1} {med([r['gaps'][j] for r in solved]):.2%}" for j in range(3)))
-        print(f"all AO/Scheme objectives >= optimum: "
-              f"{all(g >= -1e-5 for r in solved for g in [r['ao_gap'], *r['gaps']])}")
+        if args.csv:
+            write_row(args.csv, flat)
+    if args.csv:                                         # the summary covers every instance in the file
+        with open(args.csv) as f:
+            rows = [{k: _number(v) for k, v in r.items()} for r in csv.DictReader(f)]
+    summarize(rows, args.no_enum)
 
+
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return None if text == "" else text
+
+
+def summarize(rows, no_enum):
+    """Median ratios over the instances with a certified optimum."""
+    solved = [r for r in rows if r["optimum_w"] is not None]
+    print(f"\n{len(solved)} of {len(rows)} instances feasible with a certified optimum")
+    if not solved:
+        return
+    med = lambda xs: float(np.median(xs))
+    print(f"median bnb SDP solves: {med([r['bnb_sdp'] for r in solved]):.0f}"
+          + ("" if no_enum else f" vs enumeration {med([r['enum_sdp'] for r in solved]):.0f} "
+             f"(median ratio {med([100 * r['bnb_sdp'] / r['enum_sdp'] for r in solved]):.2f} %), median time ratio "
+             f"{med([r['bnb_s'] / r['enum_s'] for r in solved]):.3f}"))
+    print(f"median bnb time {med([r['bnb_s'] for r in solved]):.1f} s, max {max(r['bnb_s'] for r in solved):.1f} s")
+    gaps = ["ao_gap", "s1_gap", "s2_gap", "s3_gap"]
+    print("median gaps to the optimum: " + ", ".join(f"{g[:-4]} {med([r[g] for r in solved]):.2%}" for g in gaps)
+          + "; feasible: " + ", ".join(f"{g[:-4]} {sum(np.isfinite(r[g]) for r in solved)}" for g in gaps))
+    print(f"all AO/Scheme objectives >= optimum: {all(r[g] >= -1e-5 for r in solved for g in gaps)}")
 
 if __name__ == "__main__":
     main()
