@@ -253,30 +253,32 @@ def _pyomo_solve(model, name: str, time_limit, rel_gap, options):
 
 
 def solve_integer(model, solver: str | None = None, *, time_limit: float | None = None, rel_gap: float = 1e-9,
-                  options: dict | None = None) -> IntegerOutcome:
+                  options: dict[str, dict] | None = None) -> IntegerOutcome:
     """Solve a Pyomo (mixed-)integer model and load the incumbent into it.
 
     HiGHS by default; with a size-limited Gurobi licence a model that is too large falls back to HiGHS (noted).
-    An "infeasible or unbounded" answer is re-solved with presolve off to tell the two apart.
+    An "infeasible or unbounded" answer is re-solved with presolve off to tell the two apart. ``options``: solver
+    options per solver name (``{"HIGHS": {"presolve": "off"}}``), so a fallback gets its own settings.
     """
     from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition as TC
 
     name = require_usable(solver, "integer") if solver else DEFAULT_INTEGER
+    per_solver = {canonical_name(k): v for k, v in (options or {}).items()}
     notes: list[str] = []
     start = time.perf_counter()
     try:
-        res = _pyomo_solve(model, name, time_limit, rel_gap, options)
+        res = _pyomo_solve(model, name, time_limit, rel_gap, per_solver.get(name))
     except Exception as exc:  # gurobipy raises for models beyond the size-limited licence
         if name == "GUROBI" and "size-limited" in str(exc).lower():
             notes.append("Gurobi's size-limited licence refused the model; solved with HiGHS instead")
             name = DEFAULT_INTEGER
-            res = _pyomo_solve(model, name, time_limit, rel_gap, options)
+            res = _pyomo_solve(model, name, time_limit, rel_gap, per_solver.get(name))
         else:
             raise SolverError(f"{name} failed: {exc}") from exc
     if res.termination_condition == TC.infeasibleOrUnbounded:
         notes.append(f"{name} reported infeasible-or-unbounded; re-solved with presolve off")
         off = {"HIGHS": {"presolve": "off"}, "GUROBI": {"DualReductions": 0}}[name]
-        res = _pyomo_solve(model, name, time_limit, rel_gap, {**(options or {}), **off})
+        res = _pyomo_solve(model, name, time_limit, rel_gap, {**per_solver.get(name, {}), **off})
     tc, sol = res.termination_condition, res.solution_status
     has_solution = sol in (SolutionStatus.optimal, SolutionStatus.feasible)
     if has_solution:

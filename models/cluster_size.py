@@ -383,6 +383,7 @@ class AseTables:
     rc: np.ndarray
     rs: np.ndarray
     build_time_s: float
+    source: str = "computed"                          # or "disk cache" (:func:`cache_dir`)
 
     def comm_rate(self, K, L, J, Q):
         M = self.tx_antennas
@@ -408,10 +409,59 @@ def build_tables(scenario: ClusterSizeScenario) -> AseTables:
                    s.sensing_gain)
 
 
+def cache_dir():
+    """Where rate tables persist between processes: ``$ISACOPT_CACHE`` (empty: no disk cache) or
+    ``~/.cache/isacopt``."""
+    import os
+    from pathlib import Path
+    path = os.environ.get("ISACOPT_CACHE", str(Path.home() / ".cache" / "isacopt"))
+    return Path(path) if path else None
+
+
+def _table_file(M, alpha, beta, density, C):
+    """The cache file of one physics; the key includes a hash of this module's source, so any change to the rate
+    code invalidates every stored table."""
+    import hashlib
+    folder = cache_dir()
+    if folder is None:
+        return None
+    code = hashlib.sha256(open(__file__, "rb").read()).hexdigest()[:12]
+    key = hashlib.sha256(repr((M, float(alpha), float(beta), float(density), float(C), code)).encode()).hexdigest()
+    return folder / f"cluster_size_tables_{key[:20]}.npz"
+
+
 @functools.lru_cache(maxsize=16)
 def _tables(M: int, alpha: float, beta: float, density: float, C: float) -> AseTables:
+    """Tables of one physics: from memory, else from the disk cache (:func:`cache_dir`), else computed (and stored;
+    an unwritable cache is skipped)."""
+    import os
     import time
     start = time.perf_counter()
+    path = _table_file(M, alpha, beta, density, C)
+    if path is not None and path.exists():
+        try:
+            with np.load(path) as f:
+                rc, rs = f["rc"], f["rs"]
+            if rc.shape == (M, M, M + 2) and rs.shape == (M, M):
+                for a in (rc, rs):
+                    a.setflags(write=False)
+                return AseTables(M, alpha, beta, density, C, rc, rs, time.perf_counter() - start, "disk cache")
+        except (OSError, ValueError, KeyError):
+            pass                                        # unreadable or partial file: recompute below
+    tables = _compute_tables(M, alpha, beta, density, C, start)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez(tmp, rc=tables.rc, rs=tables.rs)
+            os.replace(tmp, path)                       # atomic: concurrent workers never see half a file
+        except OSError:
+            pass
+    return tables
+
+
+def _compute_tables(M, alpha, beta, density, C, start) -> AseTables:
+    import time
     rc = np.full((M, M, M + 2), np.nan)
     K, L = np.meshgrid(np.arange(1, M), np.arange(1, M), indexing="ij")
     ok = K * L <= M - 1
@@ -597,87 +647,101 @@ def solve_search(tables: AseTables, scenario: ClusterSizeScenario) -> Choice:
     return Choice(Status.OPTIMAL, best_tuple, "search", best, evaluations=evals)
 
 
+def best_comm_tables(tables: AseTables, scenario: ClusterSizeScenario) -> dict:
+    """{(K, P): (T_c, L)}: for every K and P = J(Q-1) that fit (16a) with some admissible L, the best communication
+    cluster L (by the table, no closed form) and its T_c = lambda K R_c(G_L D / K), D = M_t + 1 - KL - P.
+
+    L enters (P1)/(P2) only through T_c and through K L in (16a), so projecting it out this way is exact for any
+    alpha; (P2) keeps only L >= L^th with R_c >= R^th (19a).
+    """
+    s, M, lam = scenario, tables.tx_antennas, tables.density
+    p2 = s.program == "P2"
+    l_min = s.comm_cluster_min if p2 else 1
+    best = {}
+    for P in range(M - 1):
+        for K in range(1, M - P):
+            Ls = np.arange(l_min, (M - 1 - P) // K + 1)
+            if Ls.size == 0:
+                break                                   # larger K fits no L either
+            rc = tables.rc[K, Ls, M + 1 - K * Ls - P]
+            if p2:
+                rc = np.where(rc >= s.comm_rate_min_nats, rc, -np.inf)
+            i = int(np.argmax(rc))
+            if np.isfinite(rc[i]):
+                best[K, P] = (lam * K * float(rc[i]), int(Ls[i]))
+    return best
+
+
 def build_milp(tables: AseTables, scenario: ClusterSizeScenario):
     """(P1)/(P2) as a Pyomo MILP over the precomputed rates (solved by ``backends.solve_integer``).
 
-    Variables: x[K, L] and z[K, Q] binary (one communication and one sensing choice, same K), J integer in
-    [1, J_max], t[K, Q] = J z[K, Q] (t <= J_cap z, sum t = J, J_cap = min(J_max, (M_t - 1 - K) / (Q - 1)), a valid
-    tightening of (16a) with L >= 1), u[K, L] = D x[K, L] with D = M_t + 1 - KL - J(Q-1),
-    theta[K, L] <= T_c. Constraint (16a) is the linear sum KL x + sum (Q-1) t + 1 <= M_t. For fixed (K, L),
-    T_c = lambda K R_c(G_L D / K) is concave in D (R_c is concave in Y), so theta[K, L] <= a_d u + b_d x over the
-    chords d -> d+1 of the table is exact at integer D (the perspective form gives theta = 0 when x = 0).
-    (P2): L >= L^th and Q >= Q^th and T_s >= T_s^th are linear; R_s >= R_s^th fixes z[K, Q] = 0 where the table
-    violates it; R_c >= R_c^th, R_c being increasing in D, is u[K, L] >= D_min(K, L) x[K, L].
-    Index sets are the (K, L) with KL <= M_t - 1 and (K, Q) with K + Q <= M_t, implied by (16a) and J, L >= 1.
+    Binaries: r[J, Q] (the sensing choice, exactly one), v[K, P] (users per cell and the nulling load
+    P = J(Q-1), carrying the best T_c of :func:`best_comm_tables`), z[K, Q] (the pair that sets R_s(K, Q)).
+    Linking rows make the three choices consistent: for every P, sum_K v[K, P] = sum_{J(Q-1) = P} r[J, Q]; for every
+    K, sum_P v[K, P] = sum_Q z[K, Q]; for every Q, sum_K z[K, Q] = sum_J r[J, Q]. The sensing ASE lambda J R_s(K, Q)
+    uses t[K, Q] = J z[K, Q], exact for binary z: t <= J_cap z, sum t = J = sum J r[J, Q], with
+    J_cap = min(J_max, (M_t - 1 - K) / (Q - 1)) (a consequence of (16a) with L >= 1). (16a) itself holds because
+    v[K, P] exists only where some L fits. (P2): T_s >= T_s^th is linear, Q >= Q^th and R_s >= R_s^th remove z and r
+    entries, L >= L^th and R_c >= R_c^th are inside :func:`best_comm_tables`.
+
+    An earlier formulation kept L in the model (x[K, L] binaries, T_c by the chords of its concave table in D:
+    ~10,000 rows at M_t = 64) and took 1.4-3.7 s there, mostly Pyomo's transfer to HiGHS and the LP; this one has
+    ~2,000 rows and answers in ~0.3-0.5 s (benchmarks/bench_cluster.py).
     """
+    from collections import defaultdict
+
     import pyomo.environ as pyo
 
     s, M, lam = scenario, tables.tx_antennas, tables.density
     p2 = s.program == "P2"
     rho = 1.0 if p2 else s.rho
-    KL = [(k, l) for k in range(1, M) for l in range(1, M) if k * l <= M - 1]
-    KQ = [(k, q) for k in range(1, M) for q in range(1, M - k + 1)]
-    m = pyo.ConcreteModel(name="cluster-size")
-    m.x = pyo.Var(KL, domain=pyo.Binary)
-    m.z = pyo.Var(KQ, domain=pyo.Binary)
-    m.J = pyo.Var(domain=pyo.Integers, bounds=(1, s.max_targets))
-    m.t = pyo.Var(KQ, bounds=(0, s.max_targets))
-    m.u = pyo.Var(KL, bounds=lambda _, k, l: (0, M + 1 - k * l))
-    m.theta = pyo.Var(KL, bounds=(0, None))
-    segments = []
-    for k, l in KL:
-        tc = lam * k * tables.rc[k, l, :M + 2 - k * l]               # D = 0 .. M + 1 - kl
-        slope = np.diff(tc)
-        if np.any(np.diff(slope) > 1e-9 * max(1.0, float(np.max(np.abs(slope))))):
-            raise ArithmeticError(f"T_c table not concave in D at K={k}, L={l}")
-        segments += [(k, l, d, float(a), float(tc[d] - a * d)) for d, a in enumerate(slope)]
-    m.seg = pyo.Constraint(range(len(segments)), rule=lambda m, i: m.theta[segments[i][:2]] <= (
-        segments[i][3] * m.u[segments[i][:2]] + segments[i][4] * m.x[segments[i][:2]]))
-    m.u_link = pyo.Constraint(KL, rule=lambda m, k, l: m.u[k, l] <= (M + 1 - k * l) * m.x[k, l])
-    m.one_comm = pyo.Constraint(expr=sum(m.x.values()) == 1)
-    m.one_sense = pyo.Constraint(expr=sum(m.z.values()) == 1)
+    q_min = max(s.sensing_cluster_min if p2 else 1, 1)
+    best = best_comm_tables(tables, s)
+    KP = list(best)
+    JQ = [(j, q) for j in range(1, s.max_targets + 1) for q in range(q_min, (M - 2) // j + 2)]
+    KQ = [(k, q) for k in range(1, M) for q in range(q_min, M - k + 1)
+          if not (p2 and tables.rs[k, q] < s.sensing_rate_min_nats)]
     j_cap = {(k, q): min(s.max_targets, (M - 1 - k) // (q - 1)) if q > 1 else s.max_targets for k, q in KQ}
+    m = pyo.ConcreteModel(name="cluster-size")
+    m.v = pyo.Var(KP, domain=pyo.Binary)
+    m.r = pyo.Var(JQ, domain=pyo.Binary)
+    m.z = pyo.Var(KQ, domain=pyo.Binary)
+    m.t = pyo.Var(KQ, bounds=lambda _, k, q: (0, j_cap[k, q]))
+    v_by_p, v_by_k, r_by_p, r_by_q, z_by_k, z_by_q = (defaultdict(list) for _ in range(6))
+    for k, p in KP:
+        v_by_p[p].append(m.v[k, p])
+        v_by_k[k].append(m.v[k, p])
+    for j, q in JQ:
+        r_by_p[j * (q - 1)].append(m.r[j, q])
+        r_by_q[q].append(m.r[j, q])
+    for k, q in KQ:
+        z_by_k[k].append(m.z[k, q])
+        z_by_q[q].append(m.z[k, q])
+    m.one_sensing = pyo.Constraint(expr=sum(m.r.values()) == 1)
+    m.same_p = pyo.Constraint(sorted(set(v_by_p) | set(r_by_p)), rule=lambda m, p: sum(v_by_p[p]) == sum(r_by_p[p]))
+    m.same_k = pyo.Constraint(sorted(set(v_by_k) | set(z_by_k)), rule=lambda m, k: sum(v_by_k[k]) == sum(z_by_k[k]))
+    m.same_q = pyo.Constraint(sorted(set(z_by_q) | set(r_by_q)), rule=lambda m, q: sum(z_by_q[q]) == sum(r_by_q[q]))
     m.t_link = pyo.Constraint(KQ, rule=lambda m, k, q: m.t[k, q] <= j_cap[k, q] * m.z[k, q])
-    m.t_sum = pyo.Constraint(expr=sum(m.t.values()) == m.J)
-    ks = range(1, M)
-    m.same_k = pyo.Constraint(ks, rule=lambda m, k: sum(m.x[k, l] for kk, l in KL if kk == k)
-                              == sum(m.z[k, q] for kk, q in KQ if kk == k))
-    nulling = sum((q - 1) * m.t[k, q] for k, q in KQ)
-    comm_dof = sum(k * l * m.x[k, l] for k, l in KL)
-    m.dof = pyo.Constraint(expr=comm_dof + nulling + 1 <= M)                                  # (16a)
-    m.d_def = pyo.Constraint(expr=sum(m.u.values()) == M + 1 - comm_dof - nulling)
+    m.t_sum = pyo.Constraint(expr=sum(m.t.values()) == sum(j * m.r[j, q] for j, q in JQ))
     sensing = lam * sum(float(tables.rs[k, q]) * m.t[k, q] for k, q in KQ)
+    comm = sum(best[i][0] * m.v[i] for i in KP)
     if p2:
-        m.l_min = pyo.Constraint(expr=sum(l * m.x[k, l] for k, l in KL) >= s.comm_cluster_min)
-        m.q_min = pyo.Constraint(expr=sum(q * m.z[k, q] for k, q in KQ) >= s.sensing_cluster_min)
         m.ts_min = pyo.Constraint(expr=sensing >= s.sensing_ase_min)
-        for k, q in KQ:
-            if tables.rs[k, q] < s.sensing_rate_min_nats:
-                m.z[k, q].fix(0)
-        for k, l in KL:
-            rc = tables.rc[k, l, :M + 2 - k * l]
-            ok = np.nonzero(rc >= s.comm_rate_min_nats)[0]
-            if ok.size == 0:
-                m.x[k, l].fix(0)
-            elif ok[0] > 0:
-                m.u[k, l].setlb(None)
-                m.add_component(f"rc_min_{k}_{l}", pyo.Constraint(expr=m.u[k, l] >= int(ok[0]) * m.x[k, l]))
-    comm = sum(m.theta.values())
     m.obj = pyo.Objective(expr=comm if p2 else rho * comm + (1 - rho) * sensing, sense=pyo.maximize)
-    m._index = (KL, KQ)
+    m._best = best
     return m
 
 
 def read_milp(m) -> tuple[int, int, int, int]:
-    """(J, K, Q, L) from a solved :func:`build_milp` model (binaries rounded; the K's of x and z must agree)."""
+    """(J, K, Q, L) from a solved :func:`build_milp` model (binaries rounded; the three choices must agree)."""
     import pyomo.environ as pyo
 
-    KL, KQ = m._index
-    k1, l = max(KL, key=lambda i: pyo.value(m.x[i]))
-    k2, q = max(KQ, key=lambda i: pyo.value(m.z[i]))
-    if k1 != k2:
-        raise ArithmeticError(f"MILP incumbent links K={k1} (communication) to K={k2} (sensing)")
-    return int(round(pyo.value(m.J))), int(k1), int(q), int(l)
+    pick = lambda var: max(var, key=lambda i: pyo.value(var[i]))
+    (j, q), (k, p), (k2, q2) = pick(m.r), pick(m.v), pick(m.z)
+    if (k, q) != (k2, q2) or p != j * (q - 1):
+        raise ArithmeticError(f"MILP incumbent is inconsistent: r -> (J, Q) = ({j}, {q}), v -> (K, P) = ({k}, {p}), "
+                              f"z -> (K, Q) = ({k2}, {q2})")
+    return int(j), int(k), int(q), m._best[k, p][1]
 
 
 def solve_milp(tables: AseTables, scenario: ClusterSizeScenario, solver: str | None = None) -> Choice:
@@ -688,10 +752,10 @@ def solve_milp(tables: AseTables, scenario: ClusterSizeScenario, solver: str | N
     start = time.perf_counter()
     m = build_milp(tables, scenario)
     build = time.perf_counter() - start
-    name = backends.require_usable(solver, "integer") if solver else backends.DEFAULT_INTEGER
-    # HiGHS's presolve takes > 80 % of the time on these models (measured: 3-25 s vs 0.3-0.6 s at M_t = 20-32)
-    out = backends.solve_integer(m, solver, options={"presolve": "off"} if name == "HIGHS" else None)
-    notes = (f"MILP: {len(m.x) + len(m.z)} binaries, built in {build:.2f} s, solved in {out.solve_time_s:.2f} s",
+    # HiGHS 1.16's presolve takes 2-220 s on this model where the solve without it takes 0.05-0.7 s (measured at
+    # M_t = 20-64 by benchmarks/bench_cluster.py); also when HiGHS stands in for a size-limited Gurobi
+    out = backends.solve_integer(m, solver, options={"HIGHS": {"presolve": "off"}})
+    notes = (f"MILP: {len(m.v) + len(m.r) + len(m.z)} binaries, built in {build:.2f} s, solved in {out.solve_time_s:.2f} s",
              *out.notes)
     if not out.status.has_solution:
         return Choice(out.status, None, out.solver, notes=notes)
@@ -701,7 +765,7 @@ def solve_milp(tables: AseTables, scenario: ClusterSizeScenario, solver: str | N
 # ================================================================================================ result
 METHODS = {
     "exhaustive": "every feasible (J, K, Q, L) evaluated from the ASE tables (ground truth)",
-    "milp": "Pyomo MILP over the ASE tables (chords of the concave T_c, linearized J z), HiGHS or Gurobi",
+    "milp": "Pyomo MILP over the ASE tables (L projected out, linked (J, Q), (K, P), (K, Q) choices), HiGHS or Gurobi",
     "search": "the paper's structure: Prop. 1 (L closed form), Prop. 3 (bisection in K), bound-pruned (J, Q)",
     "evaluate": "no optimization: the ASEs at the fixed tuple (targets, users, sensing_cluster, comm_cluster), with "
                 "the Monte Carlo check when monte_carlo_trials > 0 (Figs. 2-4)",
@@ -799,7 +863,8 @@ def solve(scenario: ClusterSizeScenario, method: str, rng: np.random.Generator |
     if choice.evaluations:
         notes.append(f"{choice.evaluations} objective evaluations")
     if fresh:
-        notes.append(f"ASE tables built in {tables.build_time_s:.2f} s (cached for this physics)")
+        how = "built" if tables.source == "computed" else f"read from the {tables.source}"
+        notes.append(f"ASE tables {how} in {tables.build_time_s:.2f} s (cached for this physics)")
     base = dict(problem=PROBLEM, method=method, objective_name=name, sense="max", solver=choice.solver,
                 scenario=scenario_dict(s), notes=notes)
     timing = {"method_time_s": method_time, "table_time_s": tables.build_time_s if fresh else 0.0}

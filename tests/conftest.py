@@ -6,6 +6,16 @@ import pytest
 from isacopt.algorithms import backends
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_table_cache(tmp_path_factory):
+    """Tests never read tables a developer's earlier run left in ~/.cache (nor write there); subprocesses inherit it."""
+    import os
+    saved = os.environ.get("ISACOPT_CACHE")
+    os.environ["ISACOPT_CACHE"] = str(tmp_path_factory.mktemp("isacopt_cache"))
+    yield
+    os.environ.pop("ISACOPT_CACHE") if saved is None else os.environ.__setitem__("ISACOPT_CACHE", saved)
+
+
 @pytest.fixture(autouse=True)
 def _quiet_cvxpy():
     warnings.filterwarnings("ignore", module="cvxpy")

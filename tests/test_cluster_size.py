@@ -265,6 +265,52 @@ def test_milp_solvers(solver):
     assert r.objective == pytest.approx(ex.objective, rel=1e-9)
 
 
+def test_milp_model_is_consistent_and_exact_on_every_tuple():
+    """The projected MILP: the best-L table equals the brute-force maximum of T_c over L for every (K, P), and the
+    model with (J, K, Q) fixed (all other binaries free) reaches exactly the exhaustive value of the best L."""
+    import pyomo.environ as pyo
+    sc = scenario(tx_antennas=12, rho=0.3)
+    tables = cs.build_tables(sc)
+    best = cs.best_comm_tables(tables, sc)
+    J, K, Q, L = cs.feasible_tuples(12, sc.max_targets)
+    tc = tables.comm_ase(J, K, Q, L)
+    for (k, p), (value, l) in best.items():
+        sel = (K == k) & (J * (Q - 1) == p)
+        assert value == pytest.approx(tc[sel].max(), rel=1e-12) and tc[sel][L[sel] == l][0] == value
+    assert {(int(k), int(j * (q - 1))) for j, k, q in zip(J, K, Q)} == set(best)
+    value, _ = cs.objective_values(tables, sc, J, K, Q, L)
+    for j, k, q in [(1, 1, 1), (3, 2, 3), (10, 1, 2)]:
+        m = cs.build_milp(tables, sc)
+        m.r[j, q].fix(1)
+        m.z[k, q].fix(1)
+        out = backends.solve_integer(m, options={"HIGHS": {"presolve": "off"}})
+        sel = (J == j) & (K == k) & (Q == q)
+        assert out.status is Status.OPTIMAL and cs.read_milp(m)[:3] == (j, k, q)
+        assert pyo.value(m.obj) == pytest.approx(value[sel].max(), rel=1e-9)
+
+
+def test_tables_persist_on_disk(tmp_path, monkeypatch):
+    """A second process reads the tables from the disk cache (identical arrays); a corrupt file is recomputed."""
+    monkeypatch.setenv("ISACOPT_CACHE", str(tmp_path))
+    sc = scenario(tx_antennas=9)
+    try:
+        cs._tables.cache_clear()
+        first = cs.build_tables(sc)
+        files = list(tmp_path.glob("cluster_size_tables_*.npz"))
+        assert first.source == "computed" and len(files) == 1
+        cs._tables.cache_clear()
+        again = cs.build_tables(sc)
+        assert again.source == "disk cache"
+        assert np.array_equal(again.rc, first.rc, equal_nan=True) and np.array_equal(again.rs, first.rs, equal_nan=True)
+        files[0].write_bytes(b"not a table")
+        cs._tables.cache_clear()
+        fixed = cs.build_tables(sc)
+        assert fixed.source == "computed" and np.array_equal(fixed.rs, first.rs, equal_nan=True)
+        assert cs.build_tables(scenario(tx_antennas=10)).source == "computed"   # another physics, another file
+    finally:
+        cs._tables.cache_clear()
+
+
 def test_proposition1_on_a_grid():
     """alpha = 4: the (K, L) maximizing T_c has L = 1 for every M_t in 4..40 and every P = J(Q-1) (Prop. 1), and the
     closed-form best L per K (Appendix B's quadratic) attains the brute-force maximum of Y."""
