@@ -56,6 +56,89 @@ def test_only_inaccurate_attempts_stay_inaccurate(monkeypatch):
     assert outcome.status is not Status.OPTIMAL
 
 
+UNREACHABLE = dict(tol_feas=1e-16, tol_gap_abs=1e-16, tol_gap_rel=1e-16, max_iter=60)   # ends AlmostSolved
+
+
+def _raw_solve(problem, settings):
+    data, chain, inverse = problem.get_problem_data("CLARABEL", solver_opts=settings)
+    raw = chain.solve_via_data(problem, data, False, False, settings)
+    problem.unpack_results(raw, chain, inverse)
+    return data, raw
+
+
+@pytest.mark.parametrize("name", sorted(conic.FEASIBLE))
+def test_dual_bound_of_an_inaccurate_solve_is_valid(name):
+    """Weak duality with the residual term: the bound from an AlmostSolved iterate is on the right side of the known
+    optimum (below for Minimize, above for Maximize) and close to it."""
+    problem, value, _ = conic.FEASIBLE[name]()
+    data, raw = _raw_solve(problem, UNREACHABLE)
+    bound = backends.problem_dual_bound(problem, data, raw)
+    assert bound is not None
+    if isinstance(problem.objective, cp.Maximize):
+        assert bound >= value - 1e-12
+    else:
+        assert bound <= value + 1e-12
+    assert bound == pytest.approx(value, rel=1e-3)
+
+
+@pytest.mark.parametrize("name", sorted(conic.FEASIBLE))
+def test_dual_bound_stays_valid_for_perturbed_dual_points(name):
+    """Any dual point gives a valid bound after the projection onto K* (this fails if the cone layout or the PSD
+    scaling used by the projection is wrong): heavily perturbed iterates never cross the optimum."""
+    import types
+    problem, value, _ = conic.FEASIBLE[name]()
+    data, raw = _raw_solve(problem, dict(backends._TOL))
+    sign = -1.0 if isinstance(problem.objective, cp.Maximize) else 1.0
+    offset = sign * problem.value - raw.obj_val
+    rng = np.random.default_rng(7)
+    z0 = np.asarray(raw.z)
+    for _ in range(50):
+        z = z0 * rng.uniform(0.3, 1.7, z0.size) + 0.3 * rng.standard_normal(z0.size)
+        fake = types.SimpleNamespace(x=raw.x, z=z)
+        bound = backends.safe_dual_bound(data, fake)
+        assert bound is None or bound + offset <= sign * value + 1e-9
+
+
+def test_psd_triangle_convention_matches_the_solver():
+    """The PSD block of Clarabel's dual vector, unpacked by psd_unpack, is the dual matrix cvxpy reports for X >> 0
+    (this pins the triangle order and the sqrt 2 scaling the projection relies on); pack inverts unpack; the
+    projection leaves a dual point in the cone unchanged and moves an outside point into it."""
+    rng = np.random.default_rng(3)
+    B = rng.standard_normal((4, 4))
+    M = B + B.T
+    X = cp.Variable((4, 4), symmetric=True)
+    con = X >> 0
+    problem = cp.Problem(cp.Minimize(cp.trace(M @ X)), [con, cp.trace(X) == 1])
+    data, raw = _raw_solve(problem, dict(backends._TOL))
+    dims = data["dims"]
+    assert dims.psd == [4] and not dims.soc
+    start = dims.zero + dims.nonneg
+    S = backends.psd_unpack(np.asarray(raw.z)[start:start + 10], 4)
+    assert np.allclose(S, con.dual_value, atol=1e-8) and np.allclose(S, M - np.linalg.eigvalsh(M)[0] * np.eye(4),
+                                                                      atol=1e-7)
+    v = rng.standard_normal(10)
+    assert np.allclose(backends.psd_pack(backends.psd_unpack(v, 4)), v)
+    z = np.asarray(raw.z, float)
+    assert np.allclose(backends._project_dual_cone(z, dims), z, atol=1e-12)
+    outside = z.copy()
+    outside[start:start + 10] = backends.psd_pack(-np.eye(4) + 0.1 * M)
+    projected = backends._project_dual_cone(outside, dims)[start:start + 10]
+    w_out, w_in = np.linalg.eigvalsh(-np.eye(4) + 0.1 * M), np.linalg.eigvalsh(backends.psd_unpack(projected, 4))
+    assert w_out.min() < 0 and w_in.min() >= -1e-12
+    assert np.allclose(np.sort(w_in), np.sort(np.maximum(w_out, 0.0)), atol=1e-12)      # the nearest PSD matrix
+
+
+def test_solve_conic_keeps_the_dual_bound_instead_of_retrying(monkeypatch):
+    monkeypatch.setattr(backends, "CONIC_ATTEMPTS", {**backends.CONIC_ATTEMPTS,
+                                                     "CLARABEL": [("unreachable", UNREACHABLE), ("precise", backends._TOL)]})
+    problem, value, _ = conic.lovasz_theta_c5()
+    outcome = backends.solve_conic(problem, "clarabel", dual_bound=True)
+    assert outcome.status is Status.OPTIMAL_INACCURATE and len(outcome.attempts) == 1
+    assert outcome.dual_bound >= value - 1e-12 and "dual bound kept" in outcome.attempts[0]
+    plain = backends.solve_conic(problem, "clarabel")                   # without it: the ladder goes on
+    assert plain.status is Status.OPTIMAL and plain.dual_bound is None and len(plain.attempts) == 2
+
+
 def test_solver_names_and_availability():
     table = {i.name: i for i in backends.solver_table()}
     assert set(table) == set(backends.CONIC_SOLVERS + backends.INTEGER_SOLVERS)

@@ -252,11 +252,11 @@ def test_solver_failures_keep_the_parent_bound(monkeypatch):
     truth, _ = brute_force(build, [np.array(a, float) for a in itertools.product([0, 1], repeat=n)])
     real, count = backends.solve_conic, [0]
 
-    def flaky(prob, solver=None, *, fallback=True):
+    def flaky(prob, solver=None, **kwargs):
         count[0] += 1
         if count[0] % 3 == 2:
             return backends.ConicOutcome(Status.ERROR, "CLARABEL", 0.0, 0.0, ["CLARABEL (test): error"])
-        return real(prob, solver, fallback=fallback)
+        return real(prob, solver, **kwargs)
 
     monkeypatch.setattr(backends, "solve_conic", flaky)
     out = bnb.solve(problem, heuristic=False)
