@@ -145,6 +145,9 @@ def require_usable(name: str, kind: str) -> str:
 #: at 1e-9, then at the default 1e-8 (measured on the detection SDRs up to 3 dB below the users' SNR, see README).
 #: A fallback solver (one not requested) gets only its first attempt, so a fallback cannot run for many minutes.
 #: SCS 3.3 needs ~40,000 iterations at eps 1e-7 on the detection sensing-only SDR (K = 1), hence 60,000.
+#: "damped" (interior-point steps cut to 90 % of the boundary) and "regularized" (a 10x larger static KKT
+#: regularization) rescue the branch-and-bound node relaxations of the BS-selection MISDP that stall at primal
+#: residuals of ~1e-8 (nodes fixing many association binaries to zero; measured on S = 5, K = 8).
 #: Clarabel's linear solver is pinned to QDLDL: Clarabel 0.11 made the multithreaded supernodal "faer" solver the
 #: default, and with it the detection SDRs stall at residuals of ~1e-6 (AlmostSolved on every attempt, measured on
 #: tests/test_detection.py's N_t = 8 instances) where QDLDL reaches 1e-10 in 20 iterations.
@@ -154,7 +157,10 @@ CONIC_ATTEMPTS: dict[str, list[tuple[str, dict]]] = {
     "CLARABEL": [("precise", _TOL),
                  ("refined", dict(_TOL, max_iter=500, iterative_refinement_max_iter=50,
                                   iterative_refinement_reltol=1e-15, iterative_refinement_abstol=1e-15)),
+                 ("damped", dict(_TOL, max_step_fraction=0.9)),
                  ("1e-9", dict(_LDL, tol_gap_abs=1e-9, tol_gap_rel=1e-9, tol_feas=1e-9)),
+                 ("regularized", dict(_LDL, tol_gap_abs=1e-8, tol_gap_rel=1e-8, tol_feas=1e-8,
+                                      static_regularization_constant=1e-7)),
                  ("standard", dict(_LDL))],
     "SCS": [("standard", dict(eps_abs=1e-7, eps_rel=1e-7, max_iters=60_000)),
             ("tight", dict(eps_abs=1e-8, eps_rel=1e-8, max_iters=100_000, acceleration_lookback=20))],
@@ -301,14 +307,16 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
     Returns the first accurate outcome (optimal, infeasible or unbounded); when every attempt is inaccurate, the
     last outcome with its inaccurate status. Raises :class:`SolverError` only when no attempt produced a status.
     ``dual_bound``: for callers that need a valid bound more than an accurate point (branch-and-bound nodes), a
-    Clarabel attempt that stops short of its tolerances is accepted at once when :func:`safe_dual_bound` gives a
-    bound (``outcome.dual_bound``; status stays ``optimal_inaccurate``), instead of running the retry ladder.
+    Clarabel attempt that stops short of its tolerances yields :func:`safe_dual_bound` (``outcome.dual_bound``;
+    status stays ``optimal_inaccurate``); the ladder stops there when the bound is within ``TIGHT_BOUND`` of the
+    primal value, and when no attempt is accurate the best bound found (with its point) is returned.
     """
     chain = conic_chain(solver)
     if not fallback:
         chain = chain[:1]
     attempts, solver_time, start = [], 0.0, time.perf_counter()
     last: ConicOutcome | None = None
+    best_bound: tuple[float, dict] | None = None
     for position, name in enumerate(chain):
         attempts_here = CONIC_ATTEMPTS[name] if position == 0 else CONIC_ATTEMPTS[name][:1]
         for kind, settings in attempts_here:
@@ -321,14 +329,43 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
                 log.debug("%s failed: %s", label, exc)
             stats = problem.solver_stats
             solver_time += (stats.solve_time or 0.0) if stats is not None else 0.0
-            attempts.append(f"{label}: {status.value}" + (" (dual bound kept)" if bound is not None else ""))
+            tight = bound is not None and _bound_is_tight(problem, bound)
+            if bound is not None and (best_bound is None or _better(problem, bound, best_bound[0])):
+                best_bound = (bound, _snapshot(problem))
+            attempts.append(f"{label}: {status.value}" + (" (tight dual bound)" if tight else ""))
             last = ConicOutcome(status, name, solver_time, time.perf_counter() - start, list(attempts), bound)
-            if status in (Status.OPTIMAL, Status.INFEASIBLE, Status.UNBOUNDED) or bound is not None:
+            if status in (Status.OPTIMAL, Status.INFEASIBLE, Status.UNBOUNDED) or tight:
                 return last
             log.warning("%s returned %s; retrying", label, status.value)
     if last is None:
         raise SolverError("no conic solver could be run")
+    if best_bound is not None:                      # no accurate answer: the best dual bound and its point
+        _restore(problem, best_bound[1])
+        last = ConicOutcome(Status.OPTIMAL_INACCURATE, last.solver, solver_time, time.perf_counter() - start,
+                            list(attempts), best_bound[0])
     return last
+
+
+#: A dual bound within this relative distance of the primal value ends the ladder (``dual_bound=True``).
+TIGHT_BOUND = 1e-7
+
+
+def _bound_is_tight(problem: cp.Problem, bound: float) -> bool:
+    value = problem.value
+    return value is not None and abs(value - bound) <= TIGHT_BOUND * max(1.0, abs(value))
+
+
+def _better(problem: cp.Problem, a: float, b: float) -> bool:
+    return a < b if isinstance(problem.objective, cp.Maximize) else a > b
+
+
+def _snapshot(problem: cp.Problem) -> dict:
+    return {v: None if v.value is None else np.array(v.value, copy=True) for v in problem.variables()}
+
+
+def _restore(problem: cp.Problem, values: dict) -> None:
+    for v, x in values.items():
+        v.value = x
 
 
 # --------------------------------------------------------------------------------------------- integer programs

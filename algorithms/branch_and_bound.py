@@ -237,7 +237,7 @@ class Relaxation:
         outcome = backends.solve_conic(self.relaxed, solver, fallback=fallback, dual_bound=True)
         if outcome.status == Status.OPTIMAL:
             value = self.sign * float(self.relaxed.value)
-        elif outcome.dual_bound is not None and self.relaxed.value is not None:
+        elif outcome.dual_bound is not None and all(iv.relaxed.value is not None for iv in self.int_vars):
             value = self.sign * outcome.dual_bound
         else:
             return outcome, None, None, None

@@ -1277,7 +1277,10 @@ def solve(inst: Instance, method: str, solver: str | None = None) -> Result:
     status = Status.OPTIMAL if all(x == Status.OPTIMAL for x in statuses) else Status.OPTIMAL_INACCURATE
     if any(b is None for b in bounds) and status is Status.OPTIMAL:   # no bound to certify: feasible, never an
         status = Status.FEASIBLE                                        # upgrade of an inaccurate solve
+    ao_rcrb = [float(np.max(h["rcrb_bound_deg"])) for h in ao["history"]
+               if h.get("step") == "A" and h.get("rcrb_bound_deg") is not None]
     metrics = dict(assessment["metrics"], ao_iterations=ao["iterations"], ao_monotone=ao["monotone"],
+                   ao_rcrb_deg=ao_rcrb, ao_round=list(range(1, len(ao_rcrb) + 1)),            # Fig. 9
                    ao_converged=ao["converged"], polish_objective=polish_hist, sdr_max_eigen_ratio=max(eig) if eig else None,
                    relaxation_rcrb_deg=[d.rcrb_bound_deg(i, f) for i, f in enumerate(final["f"])],
                    reduced_dimension=d.units[0].basis.shape[1])
@@ -1415,12 +1418,17 @@ def assess(d: Design, state: dict, vectors: list[np.ndarray], bounds: list) -> d
             nominal = slp_comp_sinr(hs, v, d_users, noise, d.psi)
             sinr_at = lambda e: slp_comp_sinr(hs, v, d_users, noise, d.psi, e)  # noqa: E731
         solution = {"x": v, "symbols": inst.symbols}
-    sampled = np.min([sinr_at(e) for e in errors], axis=0)             # errors in the design's set: bound holds
-    if s.test_csi_error is not None:                                     # Fig. 6: errors of another radius
+    per_error = np.array([sinr_at(e) for e in errors])                  # (n_err, users...): errors in the design's set
+    sampled = per_error.min(axis=0)                                      # worst draw per user: the bound holds
+    if s.test_csi_error is not None:                                     # errors of another radius
         scale = 1.0 if d.scheme == "cbf" else np.sqrt(J)
         shape = (J, J, K, N) if d.scheme == "cbf" else (J * K, J * N)
-        tested = np.min([sinr_at(e) for e in sample_errors(rng, shape, scale * s.test_csi_error, n_err)], axis=0)
+        tested = np.array([sinr_at(e) for e in sample_errors(rng, shape, scale * s.test_csi_error, n_err)])
         metrics["tested_min_sinr_db"] = float(linear_to_db(tested.min()))
+        metrics["tested_sinr_cdf_db"] = np.sort(linear_to_db(tested.reshape(n_err, -1).min(axis=1)))
+    # Fig. 7: the minimum SINR over the users for each error draw, sorted (its empirical CDF is (1..n) / n)
+    metrics["sampled_sinr_cdf_db"] = np.sort(linear_to_db(per_error.reshape(n_err, -1).min(axis=1)))
+    metrics["cdf_level"] = np.arange(1, n_err + 1) / n_err
     sens = sensing_metrics(inst, d.scheme, R)
     per_bs = R if d.scheme == "cbf" else per_bs_covariance(R, J)
     power = np.real(np.einsum("nii->n", per_bs))

@@ -134,9 +134,26 @@ def test_solve_conic_keeps_the_dual_bound_instead_of_retrying(monkeypatch):
     problem, value, _ = conic.lovasz_theta_c5()
     outcome = backends.solve_conic(problem, "clarabel", dual_bound=True)
     assert outcome.status is Status.OPTIMAL_INACCURATE and len(outcome.attempts) == 1
-    assert outcome.dual_bound >= value - 1e-12 and "dual bound kept" in outcome.attempts[0]
+    assert outcome.dual_bound >= value - 1e-12 and "tight dual bound" in outcome.attempts[0]
     plain = backends.solve_conic(problem, "clarabel")                   # without it: the ladder goes on
     assert plain.status is Status.OPTIMAL and plain.dual_bound is None and len(plain.attempts) == 2
+
+
+def test_without_an_accurate_attempt_the_best_dual_bound_and_its_point_are_returned(monkeypatch):
+    """Two attempts that both stop short: the better (larger, for a Minimize) bound is kept with its own point."""
+    starved = [("short", dict(max_iter=60, tol_feas=1e-16, tol_gap_abs=1e-16, tol_gap_rel=1e-16,
+                              reduced_tol_gap_abs=1e-1, reduced_tol_gap_rel=1e-1, reduced_tol_feas=1e-1)),
+               ("shorter", dict(max_iter=3, tol_feas=1e-16, tol_gap_abs=1e-16, tol_gap_rel=1e-16,
+                                reduced_tol_gap_abs=10.0, reduced_tol_gap_rel=10.0, reduced_tol_feas=10.0,
+                                reduced_tol_ktratio=10.0))]
+    monkeypatch.setattr(backends, "CONIC_ATTEMPTS", {**backends.CONIC_ATTEMPTS, "CLARABEL": starved})
+    monkeypatch.setattr(backends, "TIGHT_BOUND", 0.0)                       # never tight: run both
+    problem, value, _ = conic.socp()
+    outcome = backends.solve_conic(problem, "clarabel", fallback=False, dual_bound=True)
+    assert outcome.status is Status.OPTIMAL_INACCURATE and len(outcome.attempts) == 2
+    assert outcome.dual_bound is not None and outcome.dual_bound <= value + 1e-12
+    x = problem.variables()[0]
+    assert x.value is not None
 
 
 def test_solver_names_and_availability():
