@@ -3,7 +3,8 @@
 ``summarize``: one row per (point, method) with the swept values, the number of draws, how many were solved
 (status optimal/feasible and verified), infeasible and failed, the infeasibility rate, and for the objective and
 every recorded scalar metric the mean over solved draws and the half-width of its 95% Student-t confidence
-interval (``<name>_mean``, ``<name>_ci95``). ``write_figure``: mean y versus x, one line per series, CI error bars;
+interval (``<name>_mean``, ``<name>_ci95``); with a ``reference`` method, the paired relative gap to it
+(``gap_mean``, ``gap_ci95``, ``gap_max``, ``gap_draws``: draws where both were solved). ``write_figure``: mean y versus x, one line per series, CI error bars;
 or an array-metric profile (e.g. a beampattern).
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ def _numeric(series: pd.Series) -> pd.Series:
 
 def summarize(study: Study, table: pd.DataFrame) -> pd.DataFrame:
     keys = ["point", *study.sweep, "method"]
+    gaps = reference_gaps(study, table) if study.reference is not None else None
     values = ["objective", *study.metrics, *sorted(c for c in table.columns if c.startswith("solution_"))]
     rows = []
     for group, df in table.groupby(keys, sort=True, dropna=False):
@@ -40,8 +42,27 @@ def summarize(study: Study, table: pd.DataFrame) -> pd.DataFrame:
             row[f"{name}_mean"] = float(np.mean(x)) if len(x) else np.nan
             row[f"{name}_ci95"] = confidence_halfwidth(x)
         row["time_s_mean"] = float(_numeric(df["time_s"]).mean())
+        if study.reference is not None:
+            g = gaps.loc[solved.index].dropna() if len(solved) else pd.Series(dtype=float)
+            row.update(gap_mean=float(g.mean()) if len(g) else np.nan, gap_ci95=confidence_halfwidth(g.to_numpy()),
+                       gap_max=float(g.max()) if len(g) else np.nan, gap_draws=len(g))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def reference_gaps(study: Study, table: pd.DataFrame) -> pd.Series:
+    """Per job: its relative gap to the reference method on the same (point, draw), in the problem's sense
+    ((objective - reference) / |reference| for a minimization, mirrored for a maximization; >= 0 means no better
+    than the reference); NaN where either is not a verified solve. Pairs are exact: common random numbers give
+    every method the same instance at a (point, draw)."""
+    verified = table["verified"].astype(str).str.lower() == "true"
+    ok = table["status"].isin(SOLVED) & verified
+    objective = _numeric(table["objective"]).where(ok)
+    ref = table["method"] == study.reference
+    by_draw = dict(zip(zip(table.loc[ref, "point"], table.loc[ref, "draw"]), objective[ref]))
+    ref_value = pd.Series([by_draw.get(k, np.nan) for k in zip(table["point"], table["draw"])], index=table.index)
+    sign = np.where(table.get("sense", pd.Series("min", index=table.index)).astype(str) == "max", -1.0, 1.0)
+    return sign * (objective - ref_value) / ref_value.abs().clip(lower=1e-12)
 
 
 def _label(series, values) -> str:

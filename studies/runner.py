@@ -66,7 +66,7 @@ def run_job(study: Study, job: Job) -> dict[str, Any]:
                 "time_s": time.perf_counter() - start}
     row.update(status=result.status.value, objective=result.objective, verified=result.verified,
                max_violation=result.max_violation, time_s=result.time_s, solver=result.solver,
-               message="; ".join(result.notes))
+               message="; ".join(result.notes), sense=result.sense)
     for name in study.metrics:
         row[name] = _scalar(result.metrics[name]) if name in result.metrics else None
     for name, value in result.solution.items():               # discrete choices (e.g. J, K, Q, L) as columns

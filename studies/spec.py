@@ -10,6 +10,8 @@ A study file (TOML, ``data/studies/NAME.toml``) has these keys::
     metrics = ["p_detect_min"]             # scalar metrics recorded per job (besides status, objective, time)
     description = "..."                    # optional
     solver = "clarabel"                    # optional
+    reference = "bnb"                      # optional: a method; summary.csv then holds each method's paired gap to
+                                           #   it on the same draws (gap_mean, gap_ci95, gap_max, gap_draws)
 
     [fixed]                                # scenario overrides for every point (optional)
     receiver = 1
@@ -56,9 +58,9 @@ from ..data.loader import STUDY_DIR, check_keys, load_scenario, read_toml, resol
 from ..errors import ScenarioError
 
 STUDY_KEYS = ("problem", "scenario", "methods", "draws", "seed", "metrics", "description", "solver", "fixed",
-              "sweep", "quick", "figure")
+              "sweep", "quick", "figure", "reference")
 BASE = ("key", "point", "draw", "method", "status", "objective", "verified", "max_violation", "time_s", "solver",
-        "message", "nodes", "sdp_solves", "gap")
+        "message", "nodes", "sdp_solves", "gap", "sense")
 FIGURE_KEYS = ("kind", "index", "x", "y", "series", "logx", "logy", "title", "xlabel", "ylabel")
 
 
@@ -91,6 +93,7 @@ class Study:
     figure: dict[str, Any]
     solver: str | None = None
     description: str = ""
+    reference: str | None = None
 
     def points(self) -> list[dict[str, Any]]:
         """The swept values of every point, in a fixed order."""
@@ -113,7 +116,7 @@ class Study:
 
     def fingerprint(self) -> str:
         """Hash of everything that determines the jobs' results (not the name or description)."""
-        data = {k: v for k, v in self.to_dict().items() if k not in ("name", "description", "figure")}
+        data = {k: v for k, v in self.to_dict().items() if k not in ("name", "description", "figure", "reference")}
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -192,12 +195,15 @@ def load_study(source: str | Path, quick: bool = False) -> Study:
     if clash:
         raise _fail(origin, f"metric '{clash[0]}' has the name of a scenario field or table column; its value is "
                             "in each job's JSON result (run.py solve --out), not in the study table")
+    reference = raw.get("reference")
+    if reference is not None and reference not in methods:
+        raise _fail(origin, f"reference = {reference!r} must be one of the methods compared ({', '.join(methods)})")
     figure = dict(raw.get("figure", {}))
     _check_known(origin, figure, FIGURE_KEYS, "[figure]")
     study = Study(name=path.stem + ("-quick" if quick else ""), problem=spec.name,
                   scenario=str(raw.get("scenario", spec.default_scenario)), methods=tuple(methods), draws=draws,
                   seed=seed, metrics=tuple(metrics), fixed=fixed, sweep=sweep, mode=mode, figure=figure,
-                  solver=raw.get("solver"), description=raw.get("description", ""))
+                  solver=raw.get("solver"), description=raw.get("description", ""), reference=reference)
     _check_figure(origin, study)
     for values in study.points():                                      # every point's scenario must validate
         load_scenario(spec.scenario_class, spec.name, study.scenario, spec.default_scenario,
@@ -230,9 +236,12 @@ def _check_figure(origin: str, study: Study) -> None:
         raise _fail(origin, f"[figure] x = {x!r} must be a swept field ({', '.join(study.sweep) or 'none swept'})")
     ys = fig.get("y", "objective")
     for y in ys if isinstance(ys, list) else [ys]:
+        if y == "gap" and study.reference is not None:
+            continue
         if y not in ("objective", "infeasible_rate") and y not in study.metrics and not str(y).startswith("solution_"):
             raise _fail(origin, f"[figure] y = {y!r} must be 'objective', 'infeasible_rate', one of metrics "
-                                f"({', '.join(study.metrics)}) or solution_<name> (a scalar discrete choice)")
+                                f"({', '.join(study.metrics)}), solution_<name> (a scalar discrete choice) or, "
+                                "with a reference method, 'gap'")
     for s in fig.get("series", []):
         if s not in columns:
             raise _fail(origin, f"[figure] series entry {s!r} is not 'method' or a swept field")

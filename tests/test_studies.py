@@ -171,3 +171,26 @@ def test_shipped_studies_validate(name):
     for quick in (False, True):
         study = load_study(name, quick=quick)
         assert study.jobs()
+
+
+def test_reference_gaps_are_paired_per_draw(tmp_path):
+    """With reference = "sdr" (the global optimum of this maximization) every ZF gap is >= 0, equals the per-draw
+    (sdr - zf) / sdr recomputed from jobs.csv, and the reference's own gap is 0; a reference outside the methods is a
+    one-line error before any job."""
+    text = SMALL.format(draws=2).replace('seed = 11', 'seed = 11\nreference = "sdr"').replace(
+        "sinr_db = [0.0, 20.0, 45.0, 75.0]", "sinr_db = [0.0, 20.0]").replace(
+        'y = ["p_detect_min", "infeasible_rate"]', 'y = ["p_detect_min", "gap"]')
+    study = load_study(study_file(tmp_path, text, name="gaps"))
+    table = run_study(study, tmp_path / "out", workers=1, progress=False)
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert (tmp_path / "out" / "figure.png").exists()
+    for (point, method), row in summary.set_index(["point", "method"]).iterrows():
+        if method == "sdr":
+            assert row["gap_mean"] == 0.0 and row["gap_max"] == 0.0
+            continue
+        jobs = table[table["point"] == point].pivot(index="draw", columns="method", values="objective")
+        expected = (jobs["sdr"] - jobs["zf"]) / jobs["sdr"].abs()
+        assert row["gap_draws"] == 2 and row["gap_mean"] == pytest.approx(expected.mean(), rel=1e-12)
+        assert row["gap_max"] >= 0.0
+    with pytest.raises(IsacoptError, match="reference = 'ao' must be one of the methods"):
+        load_study(study_file(tmp_path, text.replace('reference = "sdr"', 'reference = "ao"'), name="bad"))
