@@ -62,6 +62,7 @@ def main(argv=None):
     p.add_argument("--no-enum", action="store_true")
     p.add_argument("--time-limit", type=float, default=None, help="branch-and-bound wall-clock limit (s)")
     p.add_argument("--csv", default=None, help="append each finished instance here; seeds already in it are skipped")
+    p.add_argument("--markdown", action="store_true", help="also print the table of every instance as Markdown")
     args = p.parse_args(argv)
     done = set()
     if args.csv and os.path.exists(args.csv):
@@ -119,7 +120,29 @@ def main(argv=None):
     if args.csv:                                         # the summary covers every instance in the file
         with open(args.csv) as f:
             rows = [{k: _number(v) for k, v in r.items()} for r in csv.DictReader(f)]
+    if args.markdown:
+        markdown(rows)
     summarize(rows, args.no_enum)
+
+
+def _pct(x):
+    return "inf" if x is None or not np.isfinite(x) else f"{100 * x:.1f} %"
+
+
+def markdown(rows):
+    """The README table: one row per instance."""
+    print("| seed | optimum (W) | enum SDPs | enum s | bnb status | nodes | bnb SDPs | bnb s | bnb/enum SDPs | AO gap "
+          "| S1 gap | S2 gap | S3 gap |")
+    print("|" + "---|" * 13)
+    for r in rows:
+        opt = "infeasible" if r["optimum_w"] is None and r["bnb_status"] == "infeasible" else (
+            f"{r['optimum_w']:.4g}" if r["optimum_w"] is not None else "-")
+        enum = r.get("enum_sdp")
+        ratio = f"{100 * r['bnb_sdp'] / enum:.1f} %" if enum else "-"
+        gaps = [_pct(r[g]) if r["optimum_w"] is not None else "-" for g in ("ao_gap", "s1_gap", "s2_gap", "s3_gap")]
+        print(f"| {int(r['seed'])} | {opt} | {int(enum) if enum else '-'} | "
+              f"{r['enum_s']:.1f} | {r['bnb_status']} | {int(r['nodes'] or 0)} | {int(r['bnb_sdp'])} | "
+              f"{r['bnb_s']:.1f} | {ratio} | " + " | ".join(gaps) + " |")
 
 
 def _number(text):
