@@ -366,8 +366,10 @@ def _snapshot(problem: cp.Problem) -> dict:
 
 
 def _restore(problem: cp.Problem, values: dict) -> None:
+    """Put a snapshot back without cvxpy's attribute checks: an approximate point of a PSD variable may have
+    eigenvalues of -1e-9, which ``Variable.value = ...`` would refuse."""
     for v, x in values.items():
-        v.value = x
+        v.save_value(x)
 
 
 # --------------------------------------------------------------------------------------------- integer programs
