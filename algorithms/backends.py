@@ -145,9 +145,10 @@ def require_usable(name: str, kind: str) -> str:
 #: at 1e-9, then at the default 1e-8 (measured on the detection SDRs up to 3 dB below the users' SNR, see README).
 #: A fallback solver (one not requested) gets only its first attempt, so a fallback cannot run for many minutes.
 #: SCS 3.3 needs ~40,000 iterations at eps 1e-7 on the detection sensing-only SDR (K = 1), hence 60,000.
-#: "damped" (interior-point steps cut to 90 % of the boundary) and "regularized" (a 10x larger static KKT
-#: regularization) rescue the branch-and-bound node relaxations of the BS-selection MISDP that stall at primal
-#: residuals of ~1e-8 (nodes fixing many association binaries to zero; measured on S = 5, K = 8).
+#: "damped" (interior-point steps cut to 90 % of the boundary) and "regularized" (a 100x / 10x larger static KKT
+#: regularization) rescue branch-and-bound node relaxations of the BS-selection MISDP where Clarabel's line search
+#: stops (step 0) at residuals of ~1e-7 (nodes fixing association binaries to zero); no single setting rescues all
+#: of them (measured on S = 4, K = 5, seed 9 and S = 5, K = 8, seed 0), each costs one more solve of ~0.2 s there.
 #: Clarabel's linear solver is pinned to QDLDL: Clarabel 0.11 made the multithreaded supernodal "faer" solver the
 #: default, and with it the detection SDRs stall at residuals of ~1e-6 (AlmostSolved on every attempt, measured on
 #: tests/test_detection.py's N_t = 8 instances) where QDLDL reaches 1e-10 in 20 iterations.
@@ -159,8 +160,9 @@ CONIC_ATTEMPTS: dict[str, list[tuple[str, dict]]] = {
                                   iterative_refinement_reltol=1e-15, iterative_refinement_abstol=1e-15)),
                  ("damped", dict(_TOL, max_step_fraction=0.9)),
                  ("1e-9", dict(_LDL, tol_gap_abs=1e-9, tol_gap_rel=1e-9, tol_feas=1e-9)),
-                 ("regularized", dict(_LDL, tol_gap_abs=1e-8, tol_gap_rel=1e-8, tol_feas=1e-8,
-                                      static_regularization_constant=1e-7)),
+                 ("regularized", dict(_TOL, static_regularization_constant=1e-6)),
+                 ("regularized 1e-8", dict(_LDL, tol_gap_abs=1e-8, tol_gap_rel=1e-8, tol_feas=1e-8,
+                                           static_regularization_constant=1e-7)),
                  ("standard", dict(_LDL))],
     "SCS": [("standard", dict(eps_abs=1e-7, eps_rel=1e-7, max_iters=60_000)),
             ("tight", dict(eps_abs=1e-8, eps_rel=1e-8, max_iters=100_000, acceleration_lookback=20))],
@@ -303,16 +305,19 @@ def problem_dual_bound(problem: cp.Problem, data: dict, raw) -> float | None:
 
 
 def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: bool = True,
-                dual_bound: bool = False) -> ConicOutcome:
+                dual_bound: bool = False, bound_tol: float | None = None) -> ConicOutcome:
     """Solve a cvxpy problem; retry inaccurate or failed solves (tighter settings, then the next solver).
 
     Returns the first accurate outcome (optimal, infeasible or unbounded); when every attempt is inaccurate, the
     last outcome with its inaccurate status. Raises :class:`SolverError` only when no attempt produced a status.
     ``dual_bound``: for callers that need a valid bound more than an accurate point (branch-and-bound nodes), a
     Clarabel attempt that stops short of its tolerances yields :func:`safe_dual_bound` (``outcome.dual_bound``;
-    status stays ``optimal_inaccurate``); the ladder stops there when the bound is within ``TIGHT_BOUND`` of the
-    primal value, and when no attempt is accurate the best bound found (with its point) is returned.
+    status stays ``optimal_inaccurate``); the ladder stops there when the bound is within ``bound_tol`` (default
+    ``TIGHT_BOUND``, relative) of the primal value, and when no attempt is accurate the best bound found (with its
+    point) is returned without trying the fallback solvers (SCS gives no rigorous bound and costs 10-50 s on the
+    node relaxations that need this).
     """
+    bound_tol = TIGHT_BOUND if bound_tol is None else bound_tol
     chain = conic_chain(solver)
     if not fallback:
         chain = chain[:1]
@@ -320,6 +325,8 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
     last: ConicOutcome | None = None
     best_bound: tuple[float, dict] | None = None
     for position, name in enumerate(chain):
+        if position > 0 and best_bound is not None:
+            break
         attempts_here = CONIC_ATTEMPTS[name] if position == 0 else CONIC_ATTEMPTS[name][:1]
         for kind, settings in attempts_here:
             label = f"{name} ({kind})"
@@ -331,7 +338,7 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
                 log.debug("%s failed: %s", label, exc)
             stats = problem.solver_stats
             solver_time += (stats.solve_time or 0.0) if stats is not None else 0.0
-            tight = bound is not None and _bound_is_tight(problem, bound)
+            tight = bound is not None and _bound_is_tight(problem, bound, bound_tol)
             if bound is not None and (best_bound is None or _better(problem, bound, best_bound[0])):
                 best_bound = (bound, _snapshot(problem))
             attempts.append(f"{label}: {status.value}" + (" (tight dual bound)" if tight else ""))
@@ -352,9 +359,9 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
 TIGHT_BOUND = 1e-7
 
 
-def _bound_is_tight(problem: cp.Problem, bound: float) -> bool:
+def _bound_is_tight(problem: cp.Problem, bound: float, tol: float) -> bool:
     value = problem.value
-    return value is not None and abs(value - bound) <= TIGHT_BOUND * max(1.0, abs(value))
+    return value is not None and abs(value - bound) <= tol * max(1e-10, abs(value))
 
 
 def _better(problem: cp.Problem, a: float, b: float) -> bool:
