@@ -682,7 +682,8 @@ def build_milp(tables: AseTables, scenario: ClusterSizeScenario):
     uses t[K, Q] = J z[K, Q], exact for binary z: t <= J_cap z, sum t = J = sum J r[J, Q], with
     J_cap = min(J_max, (M_t - 1 - K) / (Q - 1)) (a consequence of (16a) with L >= 1). (16a) itself holds because
     v[K, P] exists only where some L fits. (P2): T_s >= T_s^th is linear, Q >= Q^th and R_s >= R_s^th remove z and r
-    entries, L >= L^th and R_c >= R_c^th are inside :func:`best_comm_tables`.
+    entries, L >= L^th and R_c >= R_c^th are inside :func:`best_comm_tables`. Returns None when one of the three
+    choices has no admissible value (the program is then infeasible).
 
     An earlier formulation kept L in the model (x[K, L] binaries, T_c by the chords of its concave table in D:
     ~10,000 rows at M_t = 64) and took 1.4-3.7 s there, mostly Pyomo's transfer to HiGHS and the LP; this one has
@@ -701,6 +702,8 @@ def build_milp(tables: AseTables, scenario: ClusterSizeScenario):
     JQ = [(j, q) for j in range(1, s.max_targets + 1) for q in range(q_min, (M - 2) // j + 2)]
     KQ = [(k, q) for k in range(1, M) for q in range(q_min, M - k + 1)
           if not (p2 and tables.rs[k, q] < s.sensing_rate_min_nats)]
+    if not (KP and JQ and KQ):
+        return None                                      # some choice has no admissible value: infeasible
     j_cap = {(k, q): min(s.max_targets, (M - 1 - k) // (q - 1)) if q > 1 else s.max_targets for k, q in KQ}
     m = pyo.ConcreteModel(name="cluster-size")
     m.v = pyo.Var(KP, domain=pyo.Binary)
@@ -752,6 +755,11 @@ def solve_milp(tables: AseTables, scenario: ClusterSizeScenario, solver: str | N
     start = time.perf_counter()
     m = build_milp(tables, scenario)
     build = time.perf_counter() - start
+    if m is None:
+        from ..algorithms.result import Status
+        return Choice(Status.INFEASIBLE, None, "model", notes=("MILP: no admissible (J, Q), (K, P) or (K, Q) choice "
+                                                                "remains after the (P2) thresholds (proven before any "
+                                                                "solve)",))
     # HiGHS 1.16's presolve takes 2-220 s on this model where the solve without it takes 0.05-0.7 s (measured at
     # M_t = 20-64 by benchmarks/bench_cluster.py); also when HiGHS stands in for a size-limited Gurobi
     out = backends.solve_integer(m, solver, options={"HIGHS": {"presolve": "off"}})

@@ -246,7 +246,9 @@ def test_three_methods_agree_on_p2(M, case):
 
 @pytest.mark.parametrize("kw", [dict(comm_rate_min_nats=40.0),                   # beyond any R_c
                                 dict(comm_cluster_min=8, sensing_cluster_min=8),  # 8 K + J 7 + 1 > 12
-                                dict(sensing_ase_min=1000.0)])                    # beyond J_max max R_s
+                                dict(sensing_ase_min=1000.0),                     # beyond J_max max R_s
+                                dict(sensing_cluster_min=12),                     # no Q fits: empty choice set
+                                dict(comm_cluster_min=12)])                       # no L fits
 def test_infeasible_thresholds_reported_infeasible(kw):
     sc = scenario(tx_antennas=12, program="P2", **kw)
     for m, r in _run_all(sc).items():
