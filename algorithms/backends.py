@@ -15,6 +15,7 @@ import enum
 import functools
 import io
 import logging
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -305,7 +306,8 @@ def problem_dual_bound(problem: cp.Problem, data: dict, raw) -> float | None:
 
 
 def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: bool = True,
-                dual_bound: bool = False, bound_tol: float | None = None) -> ConicOutcome:
+                dual_bound: bool = False, bound_tol: float | None = None,
+                resume: tuple[list[str], float] | None = None) -> ConicOutcome:
     """Solve a cvxpy problem; retry inaccurate or failed solves (tighter settings, then the next solver).
 
     Returns the first accurate outcome (optimal, infeasible or unbounded); when every attempt is inaccurate, the
@@ -316,18 +318,22 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
     ``TIGHT_BOUND``, relative) of the primal value, and when no attempt is accurate the best bound found (with its
     point) is returned without trying the fallback solvers (SCS gives no rigorous bound and costs 10-50 s on the
     node relaxations that need this).
+    ``resume``: (attempt labels, solver time) of a first attempt already made elsewhere (:func:`solve_conic_batch`);
+    the ladder starts at the second attempt.
     """
     bound_tol = TIGHT_BOUND if bound_tol is None else bound_tol
     chain = conic_chain(solver)
     if not fallback:
         chain = chain[:1]
-    attempts, solver_time, start = [], 0.0, time.perf_counter()
+    attempts, solver_time, start = list(resume[0]) if resume else [], resume[1] if resume else 0.0, time.perf_counter()
     last: ConicOutcome | None = None
     best_bound: tuple[float, dict] | None = None
     for position, name in enumerate(chain):
         if position > 0 and best_bound is not None:
             break
         attempts_here = CONIC_ATTEMPTS[name] if position == 0 else CONIC_ATTEMPTS[name][:1]
+        if position == 0 and resume:
+            attempts_here = attempts_here[1:]
         for kind, settings in attempts_here:
             label = f"{name} ({kind})"
             bound = None
@@ -353,6 +359,83 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
         last = ConicOutcome(Status.OPTIMAL_INACCURATE, last.solver, solver_time, time.perf_counter() - start,
                             list(attempts), best_bound[0])
     return last
+
+
+def conic_workers(jobs: int) -> int:
+    """Threads for :func:`solve_conic_batch`: ``$ISACOPT_THREADS`` if set (1 = sequential), else the CPU count,
+    never more than there are jobs."""
+    raw = os.environ.get("ISACOPT_THREADS", "").strip()
+    try:
+        wanted = int(raw) if raw else (os.cpu_count() or 1)
+    except ValueError:
+        raise UnknownNameError(f"ISACOPT_THREADS must be a positive integer (got '{raw}'); unset it to use every "
+                               f"CPU") from None
+    if wanted < 1:
+        raise UnknownNameError(f"ISACOPT_THREADS must be a positive integer (got {wanted}); unset it to use every CPU")
+    return max(1, min(wanted, jobs))
+
+
+@functools.cache
+def _thread_pool(workers: int):
+    """One long-lived pool per size (starting threads costs ~1 ms each, a BLP stage-A solve ~20 ms)."""
+    from concurrent.futures import ThreadPoolExecutor
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="isacopt-conic")
+
+
+def solve_conic_batch(jobs: list, solver: str | None = None, *, workers: int | None = None) -> list:
+    """Solve independent problems that may share one DPP template; the solver calls run in parallel threads.
+
+    ``jobs``: ``(bind, read)`` pairs; ``bind()`` sets the template's parameters and returns the problem, ``read()``
+    extracts what the caller needs after a solve (the job's parameters are bound again before its results are
+    unpacked, so ``problem.value`` is its own). Returns ``[(ConicOutcome, read()), ...]`` in
+    job order, the same answers as calling :func:`solve_conic` job by job: parameters are bound and cvxpy's problem
+    data built one job at a time (the template is compiled once), only Clarabel's first attempt (``precise``) runs
+    in threads (Clarabel releases the GIL while it solves); results are unpacked in order, and a job whose first
+    attempt is not accurate continues on the :func:`solve_conic` ladder (re-bound, sequentially). Runs sequentially
+    with one worker (:func:`conic_workers`) or when the first solver is not Clarabel.
+    """
+    chain = conic_chain(solver)
+    workers = conic_workers(len(jobs)) if workers is None else max(1, min(workers, len(jobs)))
+    if workers == 1 or chain[0] != "CLARABEL":
+        return [(solve_conic(bind(), solver), read()) for bind, read in jobs]
+    kind, settings = CONIC_ATTEMPTS["CLARABEL"][0]
+    start = time.perf_counter()
+    prepared = []
+    for bind, _ in jobs:
+        problem = bind()
+        data, solving_chain, inverse = problem.get_problem_data("CLARABEL", solver_opts=settings)
+        prepared.append((problem, data, solving_chain, inverse))
+
+    def run(item):
+        _, data, solving_chain, _ = item
+        try:
+            return solving_chain.solver.solve_via_data(data, False, False, dict(settings), None)
+        except cp.error.SolverError as exc:
+            log.debug("CLARABEL (%s) failed in a batch: %s", kind, exc)
+            return None
+
+    raws = list(_thread_pool(workers).map(run, prepared))
+    prep_share = (time.perf_counter() - start) / len(jobs)
+    out = []
+    for (bind, read), (_, data, solving_chain, inverse), raw in zip(jobs, prepared, raws):
+        t0 = time.perf_counter()
+        problem = bind()                    # problem.value is the objective at the bound parameters
+        status = Status.ERROR
+        if raw is not None:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+                problem.unpack_results(raw, solving_chain, inverse)
+            status = _CVXPY_STATUS.get(problem.status, Status.ERROR)
+        stats = problem.solver_stats if raw is not None else None
+        solve_time = (stats.solve_time or 0.0) if stats is not None else 0.0
+        label = f"CLARABEL ({kind}): {status.value}"
+        if status in (Status.OPTIMAL, Status.INFEASIBLE, Status.UNBOUNDED):
+            outcome = ConicOutcome(status, "CLARABEL", solve_time, prep_share + time.perf_counter() - t0, [label])
+        else:
+            log.warning("CLARABEL (%s) returned %s; retrying", kind, status.value)
+            outcome = solve_conic(problem, solver, resume=([label], solve_time))
+        out.append((outcome, read()))
+    return out
 
 
 #: A dual bound within this relative distance of the primal value ends the ladder (``dual_bound=True``).

@@ -1136,12 +1136,29 @@ class Design:
         return xc, f_bound, history, note
 
     # ------------------------------------------------------------------ stages for the AO driver
-    def solve_unit(self, bound):
-        problem, p, var = bound
-        out = backends.solve_conic(problem, self.solver)
-        self.solver_time += out.solve_time_s
-        self.statuses.append(out.status)
-        return out, var
+    def solve_units(self, binders, state) -> list:
+        """Solve unit i's problem ``binders[i](i, state)`` for every unit (CBF: one per BS, independent given the
+        budgets; their solver calls run in parallel threads, :func:`backends.solve_conic_batch`). Returns per unit
+        (outcome, (relaxed solution X, g or tau, f)); X, g, f are None without a solution."""
+        def job(i):
+            holder = {}
+
+            def bind():
+                holder["problem"], _, holder["var"] = binders[i](i, state)
+                return holder["problem"]
+
+            def read():
+                var = holder["var"]
+                gv = var["g"] if "g" in var else var["tau"]
+                if gv.value is None or var["f"].value is None:
+                    return None, None, None
+                return self.read(i, var), float(gv.value), float(var["f"].value)
+            return bind, read
+        results = backends.solve_conic_batch([job(i) for i in range(len(binders))], self.solver)
+        for out, _ in results:
+            self.solver_time += out.solve_time_s
+            self.statuses.append(out.status)
+        return results
 
     def rcrb_bound_deg(self, i, f):
         m = self.units[i].targets[0]
@@ -1152,14 +1169,11 @@ class Design:
         rho = self.inst.scenario.rho
         if rho in (0.0, 1.0):
             return
-        state = self.initial_state()
-        nf_r, nf_c = [], []
-        for i in range(len(self.units)):
-            out, var = self.solve_unit(self.bind_a(i, state, rho=1.0))
-            nf_r.append(float(var["f"].value) if out.status.has_solution else 1.0)
-            out, var = self.solve_unit(self.bind_a(i, state, rho=0.0))
-            gv = var["g"] if "g" in var else var["tau"]
-            nf_c.append(float(gv.value) if out.status.has_solution else 1.0)
+        state, n = self.initial_state(), len(self.units)
+        radar = self.solve_units([functools.partial(self.bind_a, rho=1.0)] * n, state)
+        comm = self.solve_units([functools.partial(self.bind_a, rho=0.0)] * n, state)
+        nf_r = [f if out.status.has_solution else 1.0 for out, (_, _, f) in radar]
+        nf_c = [g if out.status.has_solution else 1.0 for out, (_, g, _) in comm]
         self.nf = (np.array(nf_r), np.array(nf_c))
 
 
@@ -1175,14 +1189,11 @@ class _StageA:
         d, new = self.d, dict(state)
         new["X"], new["g"], new["f"] = list(state["X"]), state["g"].copy(), state["f"].copy()
         total, t0, status = 0.0, d.solver_time, Status.OPTIMAL
-        for i in range(len(d.units)):
-            out, var = d.solve_unit(d.bind_a(i, state))
+        for i, (out, (X, g, f)) in enumerate(d.solve_units([d.bind_a] * len(d.units), state)):
             status = status if out.status == Status.OPTIMAL else out.status
             if not out.status.has_solution:
                 return Step(state, None, out.status, d.solver_time - t0, {"unit": i})
-            gv = var["g"] if "g" in var else var["tau"]
-            new["X"][i] = d.read(i, var)
-            new["g"][i], new["f"][i] = float(gv.value), float(var["f"].value)
+            new["X"][i], new["g"][i], new["f"][i] = X, g, f
             wt, wg = d.weights(i)
             total += -wt * new["f"][i] + wg * new["g"][i]
         gam = d.gamma_th * (new["g"] if d.level == "blp" else new["g"] ** 2)

@@ -231,3 +231,67 @@ def test_restoring_an_approximate_psd_point_is_allowed():
         X.value = almost
     backends._restore(problem, {X: almost})
     assert np.array_equal(X.value, almost)
+
+
+def _shared_template():
+    """One DPP template (a parametrized SDP) bound to several right-hand sides: the shape solve_conic_batch serves."""
+    X = cp.Variable((3, 3), PSD=True)
+    C = cp.Parameter((3, 3), symmetric=True)
+    cap = cp.Parameter(nonneg=True)
+    problem = cp.Problem(cp.Minimize(cp.trace(C @ X)), [cp.trace(X) == cap, X[0, 1] >= 0.1])
+    return problem, C, cap, X
+
+
+def _batch_jobs(problem, C, cap, X, rng, count=4):
+    jobs = []
+    for _ in range(count):
+        G = rng.standard_normal((3, 3))
+        Cv, capv = G + G.T, float(rng.uniform(1.0, 3.0))
+
+        def bind(Cv=Cv, capv=capv):
+            C.value, cap.value = Cv, capv
+            return problem
+
+        jobs.append((bind, lambda: (np.array(X.value), problem.value)))
+    return jobs
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_batch_matches_one_by_one_solves(workers, rng):
+    """Threads change nothing: each job's point and value equal a plain solve_conic of the same binding."""
+    template = _shared_template()
+    jobs = _batch_jobs(*template, rng)
+    batch = backends.solve_conic_batch(jobs, workers=workers)
+    problem, X = template[0], template[3]
+    for (bind, _), (outcome, (x, value)) in zip(jobs, batch):
+        reference = backends.solve_conic(bind())
+        assert outcome.status is reference.status is Status.OPTIMAL
+        assert value == pytest.approx(problem.value, rel=1e-12, abs=1e-12)
+        np.testing.assert_allclose(x, X.value, rtol=0, atol=1e-12)
+        assert np.linalg.eigvalsh(x).min() >= -1e-9 and x[0, 1] >= 0.1 - 1e-9   # feasibility, checked in NumPy
+
+
+def test_batch_continues_an_inaccurate_first_attempt_on_the_ladder(monkeypatch, rng):
+    attempts = dict(backends.CONIC_ATTEMPTS)
+    attempts["CLARABEL"] = [("starved", dict(max_iter=2))] + attempts["CLARABEL"]
+    monkeypatch.setattr(backends, "CONIC_ATTEMPTS", attempts)
+    template = _shared_template()
+    jobs = _batch_jobs(*template, rng, count=2)
+    for (bind, _), (outcome, (x, value)) in zip(jobs, backends.solve_conic_batch(jobs, workers=2)):
+        assert outcome.status is Status.OPTIMAL
+        assert outcome.attempts[0].startswith("CLARABEL (starved)") and len(outcome.attempts) >= 2
+        monkeypatch.setattr(backends, "CONIC_ATTEMPTS", {**attempts, "CLARABEL": attempts["CLARABEL"][1:]})
+        reference = backends.solve_conic(bind())
+        monkeypatch.setattr(backends, "CONIC_ATTEMPTS", attempts)
+        assert value == pytest.approx(reference and template[0].value, rel=1e-9)
+
+
+@pytest.mark.parametrize("raw, message", [("0", "positive integer"), ("two", "positive integer")])
+def test_thread_count_from_the_environment(monkeypatch, raw, message):
+    monkeypatch.setenv("ISACOPT_THREADS", raw)
+    with pytest.raises(UnknownNameError, match=message):
+        backends.conic_workers(4)
+    monkeypatch.setenv("ISACOPT_THREADS", "8")
+    assert backends.conic_workers(3) == 3
+    monkeypatch.setenv("ISACOPT_THREADS", "1")
+    assert backends.conic_workers(3) == 1

@@ -210,6 +210,30 @@ def test_closed_form_stage_b_is_feasible_for_the_sdp_form(monkeypatch):
     assert b.status == Status.OPTIMAL and b.objective <= 3 * len(d.units) + 1e-9
 
 
+@pytest.mark.parametrize("method", ["blp-cbf", "slp-cbf"])
+def test_parallel_stage_a_equals_the_sequential_one(monkeypatch, method):
+    """The per-BS stage-A problems share one template and are solved in threads (solve_conic_batch): the relaxed
+    solutions, CRB bounds and SINR levels are those of one-by-one solves (ISACOPT_THREADS=1), to the bit, and the
+    NumPy re-check of the CRB bound holds for each BS."""
+    inst = rp.draw_instance(scenario(), np.random.default_rng(3))
+    steps = {}
+    for threads in ("1", "2"):
+        monkeypatch.setenv("ISACOPT_THREADS", threads)
+        d = rp.Design(inst, method)
+        steps[threads] = (d, rp._StageA(d).solve(d.initial_state()))
+    (d, one), (_, two) = steps["1"], steps["2"]
+    assert one.status == two.status == Status.OPTIMAL
+    for i in range(len(d.units)):
+        np.testing.assert_array_equal(one.state["X"][i], two.state["X"][i])
+        X = two.state["X"][i]
+        R = X.sum(axis=0) if d.level == "blp" else X[:, :d.N, :d.N].mean(axis=0)
+        m = d.units[i].targets[0]
+        crb = rp.crb_angle(rp.fim(d.units[i].E[0], d._cov(m, two.state["leak"]), R, d.L))
+        assert np.rad2deg(np.sqrt(crb)) <= d.rcrb_bound_deg(i, two.state["f"][i]) * (1 + 1e-6)
+    np.testing.assert_array_equal(one.state["f"], two.state["f"])
+    assert one.info == two.info
+
+
 # ---------------------------------------------------------------------------------------------- solved results
 @pytest.fixture(scope="module")
 def blp_results():
