@@ -16,7 +16,8 @@ Robust-precoding paper, Sec. VI setup (``robust_precoding``: J = 2, K = 3, N_tx 
 AO iteration of BLP-CBF and of SLP-CBF at the initial budgets (rho = 1):
 - project: ``robust_precoding.Design`` + stage A (both BSs; DPP template over the real lifting on a basis dual to the
   user channels (BLP) / orthonormal (SLP), SOC form of the CRB Schur constraint, Clarabel at 1e-10 with the retry
-  ladder) + stage B (closed form); ``verified`` re-checks the relaxed solution in NumPy (CRB from the FIM vs the
+  ladder; the two BSs' solver calls in parallel threads, ``backends.solve_conic_batch``, and timed again on one
+  thread, ``ISACOPT_THREADS=1``) + stage B (closed form); ``verified`` re-checks the relaxed solution in NumPy (CRB from the FIM vs the
   bound, power, budget levels);
 - direct: ``robust_precoding.direct_stage_a`` per BS - complex Hermitian N x N variables (BLP) or lifted
   (N + 1) x (N + 1) variables per symbol (SLP), the full 3 x 3 FIM and the 4 x 4 Schur LMI, built per instance,
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import time
 
 import numpy as np
@@ -100,11 +102,16 @@ def precoding_rows(instances: int, seed: int, method: str = "blp-cbf"):
     base, _ = load_scenario(rp.RobustPrecodingScenario, "robust-precoding", "robust_precoding", "robust_precoding")
     for i, ss in enumerate(np.random.SeedSequence(seed).spawn(instances)):
         inst = rp.draw_instance(base, np.random.default_rng(ss))
-        t0 = time.perf_counter()
-        d = rp.Design(inst, method)
-        a = rp._StageA(d).solve(d.initial_state())
-        b = rp._StageB(d).solve(a.state) if a.objective is not None else None
-        t_project = time.perf_counter() - t0
+        times = {}
+        for threads in ("1", ""):                                      # one thread first: it pays the compilation
+            os.environ["ISACOPT_THREADS"] = threads
+            t0 = time.perf_counter()
+            d = rp.Design(inst, method)
+            a = rp._StageA(d).solve(d.initial_state())
+            b = rp._StageB(d).solve(a.state) if a.objective is not None else None
+            times[threads] = time.perf_counter() - t0
+        os.environ.pop("ISACOPT_THREADS")
+        t_project, t_serial = times[""], times["1"]
         ours = np.array(a.info.get("rcrb_bound_deg", [np.nan] * inst.shape[0]))
         status = a.status if b is None or b.status == a.status else b.status
         t0 = time.perf_counter()
@@ -121,6 +128,7 @@ def precoding_rows(instances: int, seed: int, method: str = "blp-cbf"):
         t_direct = time.perf_counter() - t0
         worst = max(set(direct_status), key=lambda x: (x != "optimal", x))
         yield {"instance": i, "project_s": t_project, "direct_s": t_direct, "ratio": t_direct / t_project,
+               "serial_s": t_serial, "serial_ratio": t_direct / t_serial,
                "project_status": status.value, "verified": _precoding_relaxation_ok(d, a.state),
                "direct_status": worst, "rel_diff": float(np.max(np.abs(ours - np.array(theirs)) / np.abs(ours)))}
 
@@ -148,17 +156,21 @@ def main(argv=None) -> int:
         print(f"{title}, {args.instances} instances")
         print(f"{'inst':>4} {'project s':>10} {'direct s':>10} {'ratio':>7}  {'project':<18} {'direct':<19} "
               f"{'rel diff':>9}")
-        ratios = []
+        ratios, serial = [], []
         for row in rows:
             ratios.append(row["ratio"])
             status = f"{row['project_status']}{'/verified' if row['verified'] else '/NOT verified'}"
             extra = f"  ours<=direct: {row['project_not_worse']}" if "project_not_worse" in row else ""
+            if "serial_ratio" in row:
+                serial.append(row["serial_ratio"])
+                extra += f"  1 thread: {row['serial_s']:.2f} s, ratio {row['serial_ratio']:.1f}"
             print(f"{row['instance']:>4} {row['project_s']:>10.2f} {row['direct_s']:>10.2f} {row['ratio']:>7.1f}  "
                   f"{status:<18} {row['direct_status']:<19} {row['rel_diff']:>9.1e}{extra}", flush=True)
         if len(ratios) > 1:
             later = ratios[1:]
             print(f"instance 0 includes the one-time compilation of the template; over instances 1-{len(ratios) - 1}: "
-                  f"median speed-up {np.median(later):.1f}x (min {min(later):.1f}x, max {max(later):.1f}x)\n")
+                  f"median speed-up {np.median(later):.1f}x (min {min(later):.1f}x, max {max(later):.1f}x)"
+                  + (f"; project on one thread: median {np.median(serial[1:]):.1f}x" if serial else "") + "\n")
     return 0
 
 

@@ -95,6 +95,10 @@ BUDGET_FLOOR = 1e-3
 LEVEL_MARGIN = 1e-7
 #: The SCA recovery stops when its objective improves by less than this (relative); every iterate is verified-feasible.
 POLISH_TOL = 1e-3
+#: Upper bound on the scaled CRB variable f (needed for rho = 0, where f is not in the objective). Written as
+#: (1 / F_CAP) f <= 1: as f <= F_CAP the 1e6 entered b, and Clarabel, which measures its primal residual relative to
+#: ||b||, reported 1e-10 for points whose power and leakage rows were violated by ~1e-3 (SCA polish, SLP-CBF seed 3).
+F_CAP = 1e6
 METHODS = {"blp-cbf": ("blp", "cbf"), "blp-comp": ("blp", "comp"), "slp-cbf": ("slp", "cbf"),
            "slp-comp": ("slp", "comp")}
 
@@ -551,8 +555,8 @@ def _blp_template(scheme: str, J: int, K: int, r: int, stage: str, robust: bool 
         g, f = cp.Variable(name="g"), cp.Variable(name="f")
         p.update(cap=cp.Parameter(nu, nonneg=True, name="cap"), leak_cap=cp.Parameter(nonneg=True, name="leak_cap"),
                  wt=cp.Parameter(nonneg=True, name="wt"), wg=cp.Parameter(nonneg=True, name="wg"),
-                 f_cap=cp.Parameter(nonneg=True, name="f_cap"))
-        cons += [interference <= p["cap"], signal >= g, g >= 1.0, f <= p["f_cap"]]
+                 f_cap_inv=cp.Parameter(nonneg=True, name="f_cap_inv"))
+        cons += [interference <= p["cap"], signal >= g, g >= 1.0, p["f_cap_inv"] * f <= 1.0]
         cons += [c for t in range(nt) for c in _lmi([fim_entries[6 * t + i] for i in range(6)], f)]
         if nleak:
             cons.append(leak <= p["leak_cap"])
@@ -602,24 +606,24 @@ def _polish_template(kind: str, scheme: str, J: int, K: int, c: int, L: int, rob
     n_own = K if scheme == "cbf" else J * K
     nv = n_own if kind == "blp" else L
     x = [cp.Variable(2 * c, name=f"x{v}") for v in range(nv)]
-    dnorm = ((lambda v: p["delta"] * cp.norm(x[v])) if robust else (lambda v: 0.0))     # noqa: E731
     tau, f = cp.Variable(name="tau"), cp.Variable(name="f")
     p = dict(lin=[cp.Parameter((6 * nt, 2 * c), name=f"lin{v}") for v in range(nv)],
              lin_const=cp.Parameter(6 * nt, name="lin_const"),
              power=[cp.Parameter((2 * c, 2 * c), name=f"pow{g}") for g in range(npow)],
-             delta=cp.Parameter(nonneg=True, name="delta"), wt=cp.Parameter(nonneg=True, name="wt"),
-             wg=cp.Parameter(nonneg=True, name="wg"), f_cap=cp.Parameter(nonneg=True, name="f_cap"))
-    cons = [tau >= 1.0, f <= p["f_cap"]]
+             wt=cp.Parameter(nonneg=True, name="wt"),
+             wg=cp.Parameter(nonneg=True, name="wg"), f_cap_inv=cp.Parameter(nonneg=True, name="f_cap_inv"))
+    cons = [tau >= 1.0, p["f_cap_inv"] * f <= 1.0]
     fim_entries = sum(p["lin"][v] @ x[v] for v in range(nv)) - p["lin_const"]
     cons += [c for t in range(nt) for c in _lmi([fim_entries[6 * t + i] for i in range(6)], f)]
-    scale = 1.0 if kind == "blp" else 1.0 / L
-    cons += [scale * sum(cp.sum_squares(p["power"][g] @ x[v]) for v in range(nv)) <= 1.0 for g in range(npow)]
+    # power and leakage as norms (sum_v ||P x_v||^2 <= cap  <=>  ||(P x_v)_v|| <= sqrt(cap)): the sum-of-squares form
+    # is a rotated cone whose residual Clarabel could not bring below 1e-9 at the SCA optimum
+    root = np.sqrt(1.0 if kind == "blp" else float(L))
+    cons += [cp.norm(cp.hstack([p["power"][g] @ x[v] for v in range(nv)])) <= root for g in range(npow)]
     if nleak:
         p["leak"] = cp.Parameter((2 * nleak, 2 * c), name="leak")
-        p["leak_cap"] = cp.Parameter(nonneg=True, name="leak_cap")
+        p["leak_amp"] = cp.Parameter(nonneg=True, name="leak_amp")           # sqrt(leakage budget)
         for i in range(nleak):
-            cons.append(scale * sum(cp.sum_squares(p["leak"][2 * i:2 * i + 2] @ x[v]) for v in range(nv))
-                        <= p["leak_cap"])
+            cons.append(cp.norm(cp.hstack([p["leak"][2 * i:2 * i + 2] @ x[v] for v in range(nv)])) <= root * p["leak_amp"])
     mask = _blp_masks(scheme, J, K)[0]
     nu = J * K
     if kind == "blp":
@@ -638,19 +642,23 @@ def _polish_template(kind: str, scheme: str, J: int, K: int, c: int, L: int, rob
             terms = [cp.norm(U[2 * j:2 * j + 2] @ x[v]) + unorm(j, v) for v in range(nv) if mask[j, v]]
             cons.append(cp.norm(cp.hstack(terms)) <= p["cap"][j])
     else:
-        # rows of the rotated own signals: ci[s] (2 n_own, 2c): [+Im - tan Re; -Im - tan Re] per own user
+        # rows of the rotated own signals: ci[s] (2 n_own, 2c): [+Im - tan Re; -Im - tan Re] per own user, every
+        # row pair divided by ||q_j|| as for BLP (with the raw rows, ~250 in noise units, the first attempt at 1e-10
+        # ended AlmostSolved in most SCA rounds and the ladder ran three solves per round)
         p["ci"] = [cp.Parameter((2 * n_own, 2 * c), name=f"ci{s}") for s in range(L)]
-        p["ci_c"] = cp.Parameter(nonneg=True, name="ci_c")                  # sqrt(gamma_th (1 + I^2)) tan psi
-        p["ci_delta"] = cp.Parameter(nonneg=True, name="ci_delta")          # delta / cos psi
+        p["ci_c"] = cp.Parameter(2 * n_own, nonneg=True, name="ci_c")       # sqrt(gamma_th (1 + I^2)) tan psi / ||q_j||
+        p["ci_delta"] = cp.Parameter(2 * n_own, nonneg=True, name="ci_delta")   # delta / (cos psi ||q_j||)
         for s in range(L):
             cons.append(p["ci"][s] @ x[s] + p["ci_c"] * tau
-                        + (p["ci_delta"] * cp.norm(x[s]) if robust else 0.0) <= 0)
+                        + (cp.multiply(p["ci_delta"], cp.norm(x[s])) if robust else 0.0) <= 0)
         if scheme == "cbf":
-            p["ici"] = cp.Parameter((2 * (nu - K), 2 * c), name="ici")
-            p["ici_cap"] = cp.Parameter(nonneg=True, name="ici_cap")
+            p["ici"] = cp.Parameter((2 * (nu - K), 2 * c), name="ici")          # rows of q_j^H / ||q_j||
+            p["ici_cap"] = cp.Parameter(nu - K, nonneg=True, name="ici_cap")     # amplitude cap / ||q_j||
+            p["ici_delta"] = cp.Parameter(nu - K, nonneg=True, name="ici_delta")  # delta / ||q_j||
             for s in range(L):
                 for j in range(nu - K):
-                    cons.append(cp.norm(p["ici"][2 * j:2 * j + 2] @ x[s]) + dnorm(s) <= p["ici_cap"])
+                    cons.append(cp.norm(p["ici"][2 * j:2 * j + 2] @ x[s])
+                                + (p["ici_delta"][j] * cp.norm(x[s]) if robust else 0.0) <= p["ici_cap"][j])
     problem = cp.Problem(cp.Maximize(-p["wt"] * f + p["wg"] * tau), cons)
     return problem, p, dict(x=x, tau=tau, f=f)
 
@@ -708,8 +716,8 @@ def _slp_template(scheme: str, J: int, K: int, c: int, r: int, L: int, stage: st
     if stage == "A":
         tau, f = cp.Variable(name="tau"), cp.Variable(name="f")
         p.update(ci_c=cp.Parameter(nonneg=True, name="ci_c"), wt=cp.Parameter(nonneg=True, name="wt"),
-                 wg=cp.Parameter(nonneg=True, name="wg"), f_cap=cp.Parameter(nonneg=True, name="f_cap"))
-        cons += [tau >= 1.0, f <= p["f_cap"]]
+                 wg=cp.Parameter(nonneg=True, name="wg"), f_cap_inv=cp.Parameter(nonneg=True, name="f_cap_inv"))
+        cons += [tau >= 1.0, p["f_cap_inv"] * f <= 1.0]
         cons += [p["ci"][s] @ y[s] + p["ci_c"] * tau + ci_norm[s] <= 0 for s in range(L)]
         cons += [c for t in range(nt) for c in _lmi([fim_entries[6 * t + i] for i in range(6)], f)]
         if nleak:
@@ -827,16 +835,26 @@ class Design:
         return basis
 
     def _scale(self):
-        """Per target FIM scaling at the isotropic covariance (no ICR interference)."""
+        """Per target FIM decoupling and scaling at the isotropic covariance (no ICR interference).
+
+        Decoupling: the angle's nuisance amplitude is re-parametrized, alpha' = alpha + (a + j b) theta, i.e. the
+        FIM is replaced by T^T F T with T = [[1, 0, 0], [a, 1, 0], [b, 0, 1]], a = -F_tr / F_rr, b = -F_ti / F_ii
+        at the isotropic covariance. [F^-1]_11 (the CRB) is unchanged for every R (T is unit lower triangular), as
+        are F_ri = 0 and F_ii = F_rr. Without it F_tt - (F_tr^2 + F_ti^2) / F_rr cancels ~90 % of F_tt (the array
+        phase reference is its first element: F_tr ~ -0.9 F_tt), and the SCA polish ended AlmostSolved at 1e-10 in
+        most rounds."""
         inst = self.inst
-        self.f_tt, self.f_aa = {}, {}
+        self.f_tt, self.f_aa, self.T = {}, {}, {}
         for u in self.units:
             c = u.q.shape[0]
             R = np.eye(c) / self.N
             for t, m in enumerate(u.targets):
                 F = fim(u.E[t], inst.noise_r * np.eye(inst.shape[3]), R, self.L)
+                T = np.eye(3)
+                T[1, 0], T[2, 0] = -F[0, 1] / F[1, 1], -F[0, 2] / F[2, 2]
+                self.T[m] = T
                 self.f_aa[m] = F[1, 1]
-                self.f_tt[m] = F[0, 0]
+                self.f_tt[m] = (T.T @ F @ T)[0, 0]
         for u in self.units:   # one theta scale per unit (CoMP shares the corner f across targets)
             top = max(self.f_tt[m] for m in u.targets)
             for m in u.targets:
@@ -852,7 +870,7 @@ class Design:
         """Per target the scaled forms D M D (3, 3, c, c) with C at the leakage budget (CBF)."""
         out = []
         for t, m in enumerate(u.targets):
-            Mf = fim_forms(u.E[t], self._cov(m, leak_budget), self.L)
+            Mf = np.einsum("ki,lj,klab->ijab", self.T[m], self.T[m], fim_forms(u.E[t], self._cov(m, leak_budget), self.L))
             d = self._dscale(m)
             out.append(Mf * (d[:, None] * d[None, :])[:, :, None, None])
         return out
@@ -922,7 +940,7 @@ class Design:
         problem, p, var = self._template("A")
         self._bind_common(p, u, state)
         wt, wg = self.weights(i, rho)
-        p["wt"].value, p["wg"].value, p["f_cap"].value = wt, wg, 1e6
+        p["wt"].value, p["wg"].value, p["f_cap_inv"].value = wt, wg, 1.0 / F_CAP
         if self.level == "blp":
             if self.scheme == "cbf":
                 m = u.bs
@@ -1062,7 +1080,8 @@ class Design:
         for t, m in enumerate(u.targets):
             Wc = np.linalg.inv(np.linalg.cholesky(self._cov(m, leak_budget)))
             d = self._dscale(m)
-            out.append(np.stack([np.sqrt(weight) * d[i] * _real_matrix(Wc @ u.E[t][i]) for i in range(3)]))
+            A = np.einsum("ij,irc->jrc", self.T[m], np.stack([_real_matrix(Wc @ u.E[t][i]) for i in range(3)]))
+            out.append(np.sqrt(weight) * d[:, None, None] * A)
         return out
 
     def polish(self, i: int, state: dict, x0: np.ndarray):
@@ -1071,12 +1090,12 @@ class Design:
         c = u.q.shape[0]
         problem, p, var = _polish_template(self.level, self.scheme, self.J, self.K, c, self.L, bool(self.delta_n > 0))
         wt, wg = self.weights(i)
-        p["wt"].value, p["f_cap"].value, p["delta"].value = wt, 1e6, self.delta_n
+        p["wt"].value, p["f_cap_inv"].value = wt, 1.0 / F_CAP
         for g_i, sel in enumerate(u.power):
             p["power"][g_i].value = _real_matrix(sel)
         if "leak" in p:
             p["leak"].value = np.concatenate([_real_rows(l) for l in u.leak.T])
-            p["leak_cap"].value = state["leak"]
+            p["leak_amp"].value = np.sqrt(state["leak"])
         if self.level == "blp":
             qn = np.linalg.norm(u.q, axis=0)
             p["users"].value = np.concatenate([_real_rows(q / n) for q, n in zip(u.q.T, qn)])
@@ -1093,18 +1112,21 @@ class Design:
         else:
             t = np.tan(self.psi)
             amp = state["inter"] if self.scheme == "cbf" else 0.0
+            qn = np.linalg.norm(u.q, axis=0)
             for s in range(self.L):
                 blocks = []
                 for j in range(u.n_own):
                     m, k = u.users[j]
-                    rr = _real_rows(u.q[:, j] * self.inst.symbols[m, k, s])
+                    rr = _real_rows(u.q[:, j] * self.inst.symbols[m, k, s] / qn[j])
                     blocks.append(np.stack([rr[1] - t * rr[0], -rr[1] - t * rr[0]]))
                 p["ci"][s].value = np.concatenate(blocks)
-            p["ci_c"].value = np.sqrt(self.gamma_th * (1.0 + amp ** 2)) * t
-            p["ci_delta"].value = self.delta_n / np.cos(self.psi)
+            own = np.repeat(1.0 / qn[:u.n_own], 2)
+            p["ci_c"].value = np.sqrt(self.gamma_th * (1.0 + amp ** 2)) * t * own
+            p["ci_delta"].value = self.delta_n / np.cos(self.psi) * own
             if "ici" in p:
-                p["ici"].value = np.concatenate([_real_rows(q) for q in u.q[:, u.n_own:].T])
-                p["ici_cap"].value = amp / np.sqrt(max(self.J - 1, 1))
+                p["ici"].value = np.concatenate([_real_rows(q / n) for q, n in zip(u.q[:, u.n_own:].T, qn[u.n_own:])])
+                p["ici_cap"].value = amp / np.sqrt(max(self.J - 1, 1)) / qn[u.n_own:]
+                p["ici_delta"].value = self.delta_n / qn[u.n_own:]
         factors = self.fim_factors(u, state["leak"])
         x = np.concatenate([x0.real, x0.imag], axis=1)                         # (nv, 2c)
         history, best, f_bound, note, tau0 = [], None, None, None, 1.0
