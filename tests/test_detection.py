@@ -246,9 +246,9 @@ def test_jointly_infeasible_targets_are_proven_by_the_solver(rng, receiver):
         if expected is Status.INFEASIBLE and result.status is not Status.INFEASIBLE:
             # Measured 2026-12-02 (Type-I, this machine; it passed on CI's before): every Clarabel attempt ended
             # AlmostSolved instead of proving infeasibility, SCS too. What must hold then: nothing is claimed -
-            # inaccurate, not verified, the SINR violation named.
+            # inaccurate, not verified, the failed verification named.
             assert result.status is Status.OPTIMAL_INACCURATE and result.verified is False
-            assert any("'sinr' violated" in n for n in result.notes)
+            assert any("verification failed" in n for n in result.notes)
             continue
         assert result.status is expected and (expected is Status.INFEASIBLE or result.verified)
 
