@@ -760,7 +760,7 @@ class Design:
 
     Normalizations: channels divided by sigma_c (so SINR forms are in noise units and the CSI radius is
     delta / sigma_c), powers in P_t, interference in units of I_ref (geometric mean of the squared user-channel norm and the budget), budgets relative to their
-    initial values, the FIM scaled by D = diag(f_tt, f_aa, f_aa)^(-1/2) (its entries at the isotropic covariance,
+    initial values, the FIM decoupled (:meth:`_scale`) and scaled by D = diag(f_tt, f_aa, f_aa)^(-1/2) (its entries at the isotropic covariance,
     largest over targets for f_tt), the SINR variable relative to gamma_th (BLP) or sqrt(gamma_th) (SLP).
     """
 
