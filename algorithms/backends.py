@@ -422,10 +422,14 @@ def solve_conic_batch(jobs: list, solver: str | None = None, *, workers: int | N
         problem = bind()                    # problem.value is the objective at the bound parameters
         status = Status.ERROR
         if raw is not None:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-                problem.unpack_results(raw, solving_chain, inverse)
-            status = _CVXPY_STATUS.get(problem.status, Status.ERROR)
+            try:                            # a failed solve (e.g. NumericalError) raises here, as in _solve_once
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+                    problem.unpack_results(raw, solving_chain, inverse)
+                status = _CVXPY_STATUS.get(problem.status, Status.ERROR)
+            except cp.error.SolverError as exc:
+                log.debug("CLARABEL (%s) failed in a batch: %s", kind, exc)
+                raw = None
         stats = problem.solver_stats if raw is not None else None
         solve_time = (stats.solve_time or 0.0) if stats is not None else 0.0
         label = f"CLARABEL ({kind}): {status.value}"
