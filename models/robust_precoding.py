@@ -1324,12 +1324,15 @@ def solve(inst: Instance, method: str, solver: str | None = None) -> Result:
 
 
 def direct_stage_a(inst: Instance, method: str, m: int) -> tuple[cp.Problem, dict]:
-    """Stage A of the first AO round ((P1.A) / (P3.A) at the initial budgets, rho = 1) for BS m, written the obvious
-    way: complex N x N Hermitian variables (BLP: W_k per own user; SLP: the lifted [[R_s, x_s], [x_s^H, 1]] per
-    symbol), channels in noise units, powers in P_t, the full 3 x 3 FIM divided by its angle entry at the isotropic
-    covariance and the Schur LMI [[F, e1], [e1^T, t]] >= 0 for t >= CRB (in those units). Rebuilt on every call. Reference for ``benchmarks/bench_sdp.py`` (CBF methods, delta = 0 or not):
-    the root CRB in degrees is ``variables["rcrb_deg"]()`` and must match :meth:`Design.rcrb_bound_deg` of the
-    project's stage A."""
+    """Stage A of the first AO round ((P1.A) / (P3.A) at the initial budgets, rho = 1) for BS m, written as a
+    competent user would: complex N x N Hermitian variables (BLP: W_k per own user; SLP: the lifted
+    [[R_s, x_s], [x_s^H, 1]] per symbol), powers in P_t, every SINR / interference row divided by its channel's norm
+    (squared for BLP) in noise units, the 3 x 3 FIM decoupled and Jacobi-scaled at the isotropic covariance (as
+    :meth:`Design._scale`) and the Schur LMI [[F, e1], [e1^T, t]] >= 0 for t >= CRB (in those units). Rebuilt on every
+    call. Solve with ``variables["settings"]`` (Clarabel's static regularization 1e-7): with the defaults the BLP
+    problem ended ``NumericalError`` on 8 of 10 BSs here, and without the row and FIM scaling both methods failed
+    (unbounded / NumericalError). Reference for ``benchmarks/bench_sdp.py`` and the tests (CBF methods): the root
+    CRB in degrees is ``variables["rcrb_deg"]()`` and must match :meth:`Design.rcrb_bound_deg` of stage A."""
     level, scheme = METHODS[method]
     if scheme != "cbf":
         raise ValueError("direct_stage_a covers the CBF methods (one BS per problem)")
@@ -1343,8 +1346,13 @@ def direct_stage_a(inst: Instance, method: str, m: int) -> tuple[cp.Problem, dic
                             s.leak_power_fraction)
     others = [(n, k) for n in range(J) if n != m for k in range(K)]
     Mf = fim_forms(jacobians(inst, m, "cbf"), radar_covariance(inst, m, "cbf", np.full(J, leak_b)), L)
-    unit = float(np.real(np.trace(Mf[0, 0]))) / N                             # F_tt at the isotropic R = I / N
-    Mf = Mf / unit                                                           # FIM of order one, t = CRB * unit
+    iso = np.real(np.einsum("ijaa->ij", Mf)) / N                             # the FIM at the isotropic R = I / N
+    T = np.eye(3)                                                            # decoupling T^T F T (CRB unchanged)
+    T[1, 0], T[2, 0] = -iso[0, 1] / iso[1, 1], -iso[0, 2] / iso[2, 2]
+    Mf, iso = np.einsum("ki,lj,klab->ijab", T, T, Mf), T.T @ iso @ T
+    unit = float(iso[0, 0])
+    d = 1.0 / np.sqrt(np.diag(iso))                                          # Jacobi scaling D F D, t = CRB * unit
+    Mf = Mf * (d[:, None] * d[None, :])[:, :, None, None]
     t = cp.Variable()
     cons = []
     if level == "blp":
@@ -1352,17 +1360,23 @@ def direct_stage_a(inst: Instance, method: str, m: int) -> tuple[cp.Problem, dic
         R = sum(W)
         cons += [w >> 0 for w in W]
 
-        def interference(h, v):
-            Q = np.outer(h, h.conj())
+        def interference(h, v):                                              # in units of ||h||^2
+            g = np.linalg.norm(h)
+            Q = np.outer(h, h.conj()) / g ** 2
             val = cp.real(cp.trace(Q @ W[v]))
-            return val + 2 * delta * cp.norm(W[v] @ h) + delta ** 2 * cp.real(cp.trace(W[v])) if delta > 0 else val
+            if delta > 0:
+                val = val + 2 * delta / g * cp.norm(W[v] @ (h / g)) + (delta / g) ** 2 * cp.real(cp.trace(W[v]))
+            return val
         for k in range(K):
             h = q[m, m, k]
-            sig = cp.real(cp.trace(np.outer(h, h.conj()) @ W[k])) - (2 * delta * cp.norm(W[k] @ h) if delta > 0 else 0)
-            cons += [sig >= gamma * (intra + inter + 1.0),
-                     sum(interference(h, v) for v in range(K) if v != k) <= intra]
+            g = np.linalg.norm(h)
+            sig = cp.real(cp.trace(np.outer(h, h.conj()) / g ** 2 @ W[k]))
+            sig = sig - (2 * delta / g * cp.norm(W[k] @ (h / g)) if delta > 0 else 0)
+            cons += [sig >= gamma * (intra + inter + 1.0) / g ** 2,
+                     sum(interference(h, v) for v in range(K) if v != k) <= intra / g ** 2]
         for n, k in others:
-            cons.append(sum(interference(q[m, n, k], v) for v in range(K)) <= inter / max(J - 1, 1))
+            g2 = np.linalg.norm(q[m, n, k]) ** 2
+            cons.append(sum(interference(q[m, n, k], v) for v in range(K)) <= inter / max(J - 1, 1) / g2)
     else:
         amp = float(np.sqrt(inter))
         Z = [cp.Variable((N + 1, N + 1), hermitian=True) for _ in range(L)]
@@ -1372,14 +1386,16 @@ def direct_stage_a(inst: Instance, method: str, m: int) -> tuple[cp.Problem, dic
         tan, psi = np.tan(np.pi / s.psk_order), np.pi / s.psk_order
         c_min = np.sqrt(gamma * (1.0 + amp ** 2))
         for sym in range(L):
-            for k in range(K):
-                y = (q[m, m, k].conj() @ x[sym]) * np.conj(inst.symbols[m, k, sym])
-                rob = delta / np.cos(psi) * cp.norm(x[sym]) if delta > 0 else 0
-                cons += [cp.imag(y) - (cp.real(y) - c_min) * tan + rob <= 0,
-                         -cp.imag(y) - (cp.real(y) - c_min) * tan + rob <= 0]
+            for k in range(K):                                               # in units of ||h||
+                g = np.linalg.norm(q[m, m, k])
+                y = (q[m, m, k].conj() / g @ x[sym]) * np.conj(inst.symbols[m, k, sym])
+                rob = delta / g / np.cos(psi) * cp.norm(x[sym]) if delta > 0 else 0
+                cons += [cp.imag(y) - (cp.real(y) - c_min / g) * tan + rob <= 0,
+                         -cp.imag(y) - (cp.real(y) - c_min / g) * tan + rob <= 0]
             for n, k in others:
-                rob = delta * cp.norm(x[sym]) if delta > 0 else 0
-                cons.append(cp.abs(q[m, n, k].conj() @ x[sym]) + rob <= amp / np.sqrt(max(J - 1, 1)))
+                g = np.linalg.norm(q[m, n, k])
+                rob = delta / g * cp.norm(x[sym]) if delta > 0 else 0
+                cons.append(cp.abs(q[m, n, k].conj() / g @ x[sym]) + rob <= amp / np.sqrt(max(J - 1, 1)) / g)
     cons.append(cp.real(cp.trace(R)) <= 1.0)
     for n in range(J):
         if n != m:
@@ -1389,7 +1405,8 @@ def direct_stage_a(inst: Instance, method: str, m: int) -> tuple[cp.Problem, dic
     cons.append(cp.bmat([[F[0][0], F[0][1], F[0][2], 1.0], [F[1][0], F[1][1], F[1][2], 0.0],
                          [F[2][0], F[2][1], F[2][2], 0.0], [1.0, 0.0, 0.0, t]]) >> 0)
     problem = cp.Problem(cp.Minimize(t), cons)
-    return problem, {"t": t, "rcrb_deg": lambda: float(np.rad2deg(np.sqrt(t.value / unit)))}
+    return problem, {"t": t, "rcrb_deg": lambda: float(np.rad2deg(np.sqrt(t.value / unit))),
+                     "settings": {"static_regularization_constant": 1e-7}}
 
 
 def assess(d: Design, state: dict, vectors: list[np.ndarray], bounds: list) -> dict:

@@ -234,6 +234,23 @@ def test_parallel_stage_a_equals_the_sequential_one(monkeypatch, method):
     assert one.info == two.info
 
 
+@pytest.mark.parametrize("method, delta", [("blp-cbf", 0.0), ("blp-cbf", 0.01), ("slp-cbf", 0.0),
+                                           pytest.param("slp-cbf", 0.01, marks=pytest.mark.slow)])   # ~10 s each
+def test_stage_a_equals_the_direct_complex_formulation(method, delta):
+    """The reduced real-lifted template (dual / orthonormal basis, scaled FIM, SOC Schur form) and the direct complex
+    Hermitian formulation (``direct_stage_a``: full N x N variables, 4 x 4 Schur LMI) give the same root-CRB bound
+    for both BSs of the first AO round."""
+    inst = rp.draw_instance(scenario(csi_error=delta), np.random.default_rng(3))
+    d = rp.Design(inst, method)
+    a = rp._StageA(d).solve(d.initial_state())
+    assert a.status == Status.OPTIMAL
+    for m in range(d.J):
+        problem, v = rp.direct_stage_a(inst, method, m)
+        problem.solve(solver="CLARABEL", **v["settings"])
+        assert problem.status == "optimal"
+        assert v["rcrb_deg"]() == pytest.approx(a.info["rcrb_bound_deg"][m], rel=1e-5)
+
+
 # ---------------------------------------------------------------------------------------------- solved results
 @pytest.fixture(scope="module")
 def blp_results():
