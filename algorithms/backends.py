@@ -307,7 +307,7 @@ def problem_dual_bound(problem: cp.Problem, data: dict, raw) -> float | None:
 
 def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: bool = True,
                 dual_bound: bool = False, bound_tol: float | None = None,
-                resume: tuple[list[str], float] | None = None) -> ConicOutcome:
+                resume: tuple[list[str], float] | None = None, clarabel: dict | None = None) -> ConicOutcome:
     """Solve a cvxpy problem; retry inaccurate or failed solves (tighter settings, then the next solver).
 
     Returns the first accurate outcome (optimal, infeasible or unbounded); when every attempt is inaccurate, the
@@ -320,6 +320,8 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
     node relaxations that need this).
     ``resume``: (attempt labels, solver time) of a first attempt already made elsewhere (:func:`solve_conic_batch`);
     the ladder starts at the second attempt.
+    ``clarabel``: settings merged into every Clarabel attempt (a model that is scaled already switches off
+    Clarabel's equilibration with ``{"equilibrate_enable": False}``).
     """
     bound_tol = TIGHT_BOUND if bound_tol is None else bound_tol
     chain = conic_chain(solver)
@@ -336,6 +338,7 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
             attempts_here = attempts_here[1:]
         for kind, settings in attempts_here:
             label = f"{name} ({kind})"
+            settings = dict(settings, **clarabel) if clarabel and name == "CLARABEL" else settings
             bound = None
             try:
                 status, bound = _solve_once(problem, name, settings, dual_bound)
@@ -382,7 +385,8 @@ def _thread_pool(workers: int):
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="isacopt-conic")
 
 
-def solve_conic_batch(jobs: list, solver: str | None = None, *, workers: int | None = None) -> list:
+def solve_conic_batch(jobs: list, solver: str | None = None, *, workers: int | None = None,
+                      clarabel: dict | None = None) -> list:
     """Solve independent problems that may share one DPP template; the solver calls run in parallel threads.
 
     ``jobs``: ``(bind, read)`` pairs; ``bind()`` sets the template's parameters and returns the problem, ``read()``
@@ -392,13 +396,15 @@ def solve_conic_batch(jobs: list, solver: str | None = None, *, workers: int | N
     data built one job at a time (the template is compiled once), only Clarabel's first attempt (``precise``) runs
     in threads (Clarabel releases the GIL while it solves); results are unpacked in order, and a job whose first
     attempt is not accurate continues on the :func:`solve_conic` ladder (re-bound, sequentially). Runs sequentially
-    with one worker (:func:`conic_workers`) or when the first solver is not Clarabel.
+    with one worker (:func:`conic_workers`) or when the first solver is not Clarabel. ``clarabel``: as for
+    :func:`solve_conic`.
     """
     chain = conic_chain(solver)
     workers = conic_workers(len(jobs)) if workers is None else max(1, min(workers, len(jobs)))
     if workers == 1 or chain[0] != "CLARABEL":
-        return [(solve_conic(bind(), solver), read()) for bind, read in jobs]
+        return [(solve_conic(bind(), solver, clarabel=clarabel), read()) for bind, read in jobs]
     kind, settings = CONIC_ATTEMPTS["CLARABEL"][0]
+    settings = dict(settings, **(clarabel or {}))
     start = time.perf_counter()
     prepared = []
     for bind, _ in jobs:
@@ -437,7 +443,7 @@ def solve_conic_batch(jobs: list, solver: str | None = None, *, workers: int | N
             outcome = ConicOutcome(status, "CLARABEL", solve_time, prep_share + time.perf_counter() - t0, [label])
         else:
             log.warning("CLARABEL (%s) returned %s; retrying", kind, status.value)
-            outcome = solve_conic(problem, solver, resume=([label], solve_time))
+            outcome = solve_conic(problem, solver, resume=([label], solve_time), clarabel=clarabel)
         out.append((outcome, read()))
     return out
 

@@ -99,6 +99,11 @@ POLISH_TOL = 1e-3
 #: (1 / F_CAP) f <= 1: as f <= F_CAP the 1e6 entered b, and Clarabel, which measures its primal residual relative to
 #: ||b||, reported 1e-10 for points whose power and leakage rows were violated by ~1e-3 (SCA polish, SLP-CBF seed 3).
 F_CAP = 1e6
+#: Clarabel's Ruiz equilibration is off for every solve here: the templates are scaled already (noise units, I_ref,
+#: D F D, unit-norm rows), and re-equilibrating them made stage A of robust BLP-CBF (delta = 0.01) end AlmostSolved
+#: at 1e-10 on 23 of 40 BSs (first attempt, 20 Sec. VI draws; 4 of 40 without it) and cost 1-3 more iterations
+#: everywhere (SLP-CBF: 27.4 vs 24.5 on average).
+CLARABEL = {"equilibrate_enable": False}
 METHODS = {"blp-cbf": ("blp", "cbf"), "blp-comp": ("blp", "comp"), "slp-cbf": ("slp", "cbf"),
            "slp-comp": ("slp", "comp")}
 
@@ -1143,7 +1148,7 @@ class Design:
                 p["lin"][v].value = lin[v]
             p["lin_const"].value = np.array(const)
             p["wg"].value = wg * (2 * tau0 if self.level == "blp" else 1.0)
-            out = backends.solve_conic(problem, self.solver)
+            out = backends.solve_conic(problem, self.solver, clarabel=CLARABEL)
             self.solver_time += out.solve_time_s
             if out.status != Status.OPTIMAL:
                 note = f"SCA round {it + 1} of unit {i}: {out.status.value}; kept the previous iterate"
@@ -1176,7 +1181,7 @@ class Design:
                     return None, None, None
                 return self.read(i, var), float(gv.value), float(var["f"].value)
             return bind, read
-        results = backends.solve_conic_batch([job(i) for i in range(len(binders))], self.solver)
+        results = backends.solve_conic_batch([job(i) for i in range(len(binders))], self.solver, clarabel=CLARABEL)
         for out, _ in results:
             self.solver_time += out.solve_time_s
             self.statuses.append(out.status)
