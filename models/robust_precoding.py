@@ -99,10 +99,11 @@ POLISH_TOL = 1e-3
 #: (1 / F_CAP) f <= 1: as f <= F_CAP the 1e6 entered b, and Clarabel, which measures its primal residual relative to
 #: ||b||, reported 1e-10 for points whose power and leakage rows were violated by ~1e-3 (SCA polish, SLP-CBF seed 3).
 F_CAP = 1e6
-#: Clarabel's Ruiz equilibration is off for every solve here: the templates are scaled already (noise units, I_ref,
-#: D F D, unit-norm rows), and re-equilibrating them made stage A of robust BLP-CBF (delta = 0.01) end AlmostSolved
-#: at 1e-10 on 23 of 40 BSs (first attempt, 20 Sec. VI draws; 4 of 40 without it) and cost 1-3 more iterations
-#: everywhere (SLP-CBF: 27.4 vs 24.5 on average).
+#: Clarabel's Ruiz equilibration is off for the stage-A (and normalization) solves: those templates are scaled
+#: already (noise units, I_ref, D F D), and re-equilibrating them made stage A of robust BLP-CBF (delta = 0.01) end
+#: AlmostSolved at 1e-10 on 23 of 40 BSs (first attempt, 20 Sec. VI draws; 4 of 40 without it) and cost 1-3 more
+#: iterations everywhere (SLP-CBF: 27.4 vs 24.5 on average). The SCA polish keeps it: without it a polish ended
+#: "optimal" with an ICI row violated by 1.4e-6 (Fig. 9 quick study, budgets 0 dB, seed 19).
 CLARABEL = {"equilibrate_enable": False}
 METHODS = {"blp-cbf": ("blp", "cbf"), "blp-comp": ("blp", "comp"), "slp-cbf": ("slp", "cbf"),
            "slp-comp": ("slp", "comp")}
@@ -134,6 +135,10 @@ class RobustPrecodingScenario:
     comp_budget_db: float = spec(10.0, low=-30.0, high=60.0, unit="dB", help="initial I_comp / sigma_c^2 (CoMP)")
     sinr_db: float = spec(10.0, low=-30.0, high=80.0, unit="dB", help="gamma_th, worst-case SINR threshold")
     rho: float = spec(1.0, low=0.0, high=1.0, help="weight of the sensing term (1: CRB only, 0: SINR only)")
+    icr_covariance: str = spec("budget", choices=("budget", "precoders"),
+                               help="C_m of (11) in the CBF FIM: 'budget' = every other BS at the leakage budget "
+                                    "(valid for any precoders), 'precoders' = Algorithm 1 step 4, the other BSs' "
+                                    "leakage in the previous round (isotropic full-power precoders before the first)")
     csi_error: float = spec(0.0, low=0.0, help="delta, radius of the spherical CSI error set (channel units)")
     frame_length: int = spec(16, low=1, help="L, symbols per frame (SLP variables; echo SNR definition)")
     psk_order: int = spec(4, low=2, help="M of M-PSK (a power of two)")
@@ -868,14 +873,26 @@ class Design:
     def _dscale(self, m):
         return np.array([1 / np.sqrt(self.f_tt[m]), 1 / np.sqrt(self.f_aa[m]), 1 / np.sqrt(self.f_aa[m])])
 
-    def _cov(self, m, leak_budget):
-        return radar_covariance(self.inst, m, self.scheme, np.full(self.J, leak_budget))
+    def _cov(self, m, leak):
+        """C_m of (11) with leak[n] (or one value for every BS n) the power BS n radiates towards target m."""
+        return radar_covariance(self.inst, m, self.scheme, np.broadcast_to(leak, (self.J,)))
 
-    def fim_forms_scaled(self, u: _Unit, leak_budget: float) -> list[np.ndarray]:
-        """Per target the scaled forms D M D (3, 3, c, c) with C at the leakage budget (CBF)."""
+    def icr_leak(self, state) -> np.ndarray:
+        """leak[n] of (11) per BS n for the CBF FIM: the leakage budget (``icr_covariance = "budget"``, a bound valid
+        for any precoders within it) or Algorithm 1 step 4 (``"precoders"``): BS n's leakage in the previous round
+        (stage B's per-BS level), isotropic precoders at full power before the first round."""
+        return np.full(self.J, state["leak"]) if state.get("icr") is None else state["icr"]
+
+    def leak_cap(self, u: _Unit, state) -> float:
+        """BS u.bs's leakage budget; with "precoders" also at most the leak the other BSs' C_m assume for it (so
+        their CRB bounds stay certified)."""
+        return state["leak"] if state.get("icr") is None else min(state["leak"], float(state["icr"][u.bs]))
+
+    def fim_forms_scaled(self, u: _Unit, leak) -> list[np.ndarray]:
+        """Per target the scaled forms D M D (3, 3, c, c) with C_m at leak (:meth:`icr_leak`, CBF)."""
         out = []
         for t, m in enumerate(u.targets):
-            Mf = np.einsum("ki,lj,klab->ijab", self.T[m], self.T[m], fim_forms(u.E[t], self._cov(m, leak_budget), self.L))
+            Mf = np.einsum("ki,lj,klab->ijab", self.T[m], self.T[m], fim_forms(u.E[t], self._cov(m, leak), self.L))
             d = self._dscale(m)
             out.append(Mf * (d[:, None] * d[None, :])[:, :, None, None])
         return out
@@ -883,8 +900,12 @@ class Design:
     # ------------------------------------------------------------------ state
     def initial_state(self) -> dict:
         b = self.budget0
+        icr = None
+        if self.scheme == "cbf" and self.inst.scenario.icr_covariance == "precoders":
+            iso = np.broadcast_to(np.eye(self.N) / self.N, (self.J, self.N, self.N))   # P_t I / N per BS
+            icr = np.where(np.eye(self.J, dtype=bool), 0.0, leakage(self.inst, iso)).max(axis=1)
         return {"intra": np.full(self.J, b["intra"]), "inter": b["inter"], "comp": b["comp"], "leak": b["leak"],
-                "X": [None] * len(self.units), "g": np.ones(len(self.units)), "f": np.zeros(len(self.units))}
+                "icr": icr, "X": [None] * len(self.units), "g": np.ones(len(self.units)), "f": np.zeros(len(self.units))}
 
     def weights(self, u_index: int, rho: float | None = None):
         rho = self.inst.scenario.rho if rho is None else rho
@@ -930,7 +951,7 @@ class Design:
                     p["ici_xmap"].value = self.delta_n * _real_matrix(U)
         if "leak" in p:
             p["leak"].value = np.stack([rows(np.outer(l, l.conj())[None])[0] for l in u.leak.T]) / self.budget0["leak"]
-        Ms = self.fim_forms_scaled(u, state["leak"])
+        Ms = self.fim_forms_scaled(u, self.icr_leak(state))
         p["fim"].value = np.concatenate([np.stack([rows(Mt[i, j][None])[0] for i, j in _UPPER]) for Mt in Ms])
 
     def _template(self, stage):
@@ -963,7 +984,7 @@ class Design:
             if "ici_cap" in p:
                 p["ici_cap"].value = state["inter"] / np.sqrt(max(self.J - 1, 1))
         if "leak_cap" in p:
-            p["leak_cap"].value = state["leak"] / self.budget0["leak"]
+            p["leak_cap"].value = self.leak_cap(u, state) / self.budget0["leak"]
         return problem, p, var
 
     @staticmethod
@@ -987,8 +1008,8 @@ class Design:
             return np.array([state["comp"] / b0["comp"]])
         if self.level == "blp":
             return np.array([state["intra"][self.units[i].bs] / b0["intra"], state["inter"] / b0["inter"],
-                             state["leak"] / b0["leak"]])
-        return np.array([state["inter"] / b0["inter"], state["leak"] / b0["leak"]])
+                             self.leak_cap(self.units[i], state) / b0["leak"]])
+        return np.array([state["inter"] / b0["inter"], self.leak_cap(self.units[i], state) / b0["leak"]])
 
     def bind_b(self, i: int, state):
         u = self.units[i]
@@ -1077,13 +1098,13 @@ class Design:
             out[v] = wq / np.sqrt(power) if power > 0 else 0.0
         return out
 
-    def fim_factors(self, u: _Unit, leak_budget: float):
+    def fim_factors(self, u: _Unit, leak):
         """Per target the real maps A (3, 2M, 2c) with G(x)[:, i] = A_i x and F(x) = sum over vectors of G^T G
         (scaled FIM): A_i = sqrt(2 L w) D_i [C^-1/2 E_i] in real form, w = 1 (BLP) or 1/L (SLP)."""
         weight = 2.0 * self.L * (1.0 if self.level == "blp" else 1.0 / self.L)
         out = []
         for t, m in enumerate(u.targets):
-            Wc = np.linalg.inv(np.linalg.cholesky(self._cov(m, leak_budget)))
+            Wc = np.linalg.inv(np.linalg.cholesky(self._cov(m, leak)))
             d = self._dscale(m)
             A = np.einsum("ij,irc->jrc", self.T[m], np.stack([_real_matrix(Wc @ u.E[t][i]) for i in range(3)]))
             out.append(np.sqrt(weight) * d[:, None, None] * A)
@@ -1100,7 +1121,7 @@ class Design:
             p["power"][g_i].value = _real_matrix(sel)
         if "leak" in p:
             p["leak"].value = np.concatenate([_real_rows(l) for l in u.leak.T])
-            p["leak_amp"].value = np.sqrt(state["leak"])
+            p["leak_amp"].value = np.sqrt(self.leak_cap(u, state))
         if self.level == "blp":
             qn = np.linalg.norm(u.q, axis=0)
             p["users"].value = np.concatenate([_real_rows(q / n) for q, n in zip(u.q.T, qn)])
@@ -1132,7 +1153,7 @@ class Design:
                 p["ici"].value = np.concatenate([_real_rows(q / n) for q, n in zip(u.q[:, u.n_own:].T, qn[u.n_own:])])
                 p["ici_cap"].value = amp / np.sqrt(max(self.J - 1, 1)) / qn[u.n_own:]
                 p["ici_delta"].value = self.delta_n / qn[u.n_own:]
-        factors = self.fim_factors(u, state["leak"])
+        factors = self.fim_factors(u, self.icr_leak(state))
         x = np.concatenate([x0.real, x0.imag], axis=1)                         # (nv, 2c)
         history, best, f_bound, note, tau0 = [], None, None, None, 1.0
         for it in range(self.inst.scenario.polish_iterations):
@@ -1148,7 +1169,7 @@ class Design:
                 p["lin"][v].value = lin[v]
             p["lin_const"].value = np.array(const)
             p["wg"].value = wg * (2 * tau0 if self.level == "blp" else 1.0)
-            out = backends.solve_conic(problem, self.solver, clarabel=CLARABEL)
+            out = backends.solve_conic(problem, self.solver)
             self.solver_time += out.solve_time_s
             if out.status != Status.OPTIMAL:
                 note = f"SCA round {it + 1} of unit {i}: {out.status.value}; kept the previous iterate"
@@ -1262,6 +1283,8 @@ class _StageB:
             new["comp"] = max(comp)
         if inter:
             new["inter"], new["leak"] = max(inter), max(leak)
+            if state.get("icr") is not None:            # Algorithm 1 step 4: C_m from these precoders' leakage
+                new["icr"] = np.array(leak)
         info = {"intra_db": linear_to_db(new["intra"]).tolist(), "inter_db": float(linear_to_db(new["inter"])),
                 "comp_db": float(linear_to_db(new["comp"])), "leak": float(new["leak"])}
         return Step(new, total, status, d.solver_time - t0, info)
