@@ -25,7 +25,8 @@ AO iteration of BLP-CBF and of SLP-CBF at the initial budgets (rho = 1):
   fail on the BLP problem); rel diff compares the root CRB bounds of the two BSs.
 Both run side by side in one process on the same instances; the table shows times, their ratio and the agreement of
 the optima (and, for the min-CRLB problem, whether the project's verified optimum is <= the direct one). The first
-project solve also pays the one-time compilation of the template (reported apart).
+project solve also pays the one-time compilation of the template (reported apart). Precoding times are the best of
+``--repeat`` runs (default 3) of each path.
 """
 from __future__ import annotations
 
@@ -99,37 +100,40 @@ def _precoding_relaxation_ok(d, state, tol=1e-6) -> bool:
     return ok
 
 
-def precoding_rows(instances: int, seed: int, method: str = "blp-cbf"):
+def precoding_rows(instances: int, seed: int, method: str = "blp-cbf", repeat: int = 3):
+    """Times are the best of ``repeat`` runs of each path (the machines are noisy; both paths get the same number of
+    runs, and the direct path is rebuilt on every run, as a user's script would)."""
     base, _ = load_scenario(rp.RobustPrecodingScenario, "robust-precoding", "robust_precoding", "robust_precoding")
     for i, ss in enumerate(np.random.SeedSequence(seed).spawn(instances)):
         inst = rp.draw_instance(base, np.random.default_rng(ss))
-        times = {}
-        for threads in ("1", ""):                                      # one thread first: it pays the compilation
-            os.environ["ISACOPT_THREADS"] = threads
+        times = {"1": [], "": [], "direct": []}
+        for _ in range(repeat):
+            for threads in ("1", ""):                                  # one thread first: it pays the compilation
+                os.environ["ISACOPT_THREADS"] = threads
+                t0 = time.perf_counter()
+                d = rp.Design(inst, method)
+                a = rp._StageA(d).solve(d.initial_state())
+                b = rp._StageB(d).solve(a.state) if a.objective is not None else None
+                times[threads].append(time.perf_counter() - t0)
+            os.environ.pop("ISACOPT_THREADS")
             t0 = time.perf_counter()
-            d = rp.Design(inst, method)
-            a = rp._StageA(d).solve(d.initial_state())
-            b = rp._StageB(d).solve(a.state) if a.objective is not None else None
-            times[threads] = time.perf_counter() - t0
-        os.environ.pop("ISACOPT_THREADS")
-        t_project, t_serial = times[""], times["1"]
+            theirs, direct_status = [], []
+            for m in range(inst.shape[0]):
+                problem, v = rp.direct_stage_a(inst, method, m)
+                try:
+                    problem.solve(solver="CLARABEL", **v["settings"])
+                    direct_status.append(problem.status)
+                    theirs.append(v["rcrb_deg"]() if problem.value is not None else np.nan)
+                except Exception:                                       # a failed direct solve is a table entry
+                    direct_status.append("solver_error")
+                    theirs.append(np.nan)
+            times["direct"].append(time.perf_counter() - t0)
+        t_project, t_serial, t_direct = min(times[""]), min(times["1"]), min(times["direct"])
         ours = np.array(a.info.get("rcrb_bound_deg", [np.nan] * inst.shape[0]))
         status = a.status if b is None or b.status == a.status else b.status
-        t0 = time.perf_counter()
-        theirs, direct_status = [], []
-        for m in range(inst.shape[0]):
-            problem, v = rp.direct_stage_a(inst, method, m)
-            try:
-                problem.solve(solver="CLARABEL", **v["settings"])
-                direct_status.append(problem.status)
-                theirs.append(v["rcrb_deg"]() if problem.value is not None else np.nan)
-            except Exception:                                           # a failed direct solve is a table entry
-                direct_status.append("solver_error")
-                theirs.append(np.nan)
-        t_direct = time.perf_counter() - t0
         worst = max(set(direct_status), key=lambda x: (x != "optimal", x))
         yield {"instance": i, "project_s": t_project, "direct_s": t_direct, "ratio": t_direct / t_project,
-               "serial_s": t_serial, "serial_ratio": t_direct / t_serial,
+               "serial_s": t_serial, "serial_ratio": t_direct / t_serial, "first_s": times["1"][0],
                "project_status": status.value, "verified": _precoding_relaxation_ok(d, a.state),
                "direct_status": worst, "rel_diff": float(np.max(np.abs(ours - np.array(theirs)) / np.abs(ours)))}
 
@@ -141,6 +145,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--receiver", type=int, choices=(1, 2), default=1, help="detection: CU receiver type")
     ap.add_argument("--method", default="sdr", help="detection: sdr|sensing-only; localization: sdr|radar-only")
+    ap.add_argument("--repeat", type=int, default=3, help="precoding: best of this many runs per path")
     args = ap.parse_args(argv)
     cases = []
     if args.problem in ("detection", "all"):
@@ -152,26 +157,30 @@ def main(argv=None) -> int:
     if args.problem in ("precoding", "all"):
         for method in ("blp-cbf", "slp-cbf"):
             cases.append((f"robust precoding Sec. VI (J=2, K=3, N=6, L=16), one AO iteration of {method}",
-                          precoding_rows(args.instances, args.seed, method)))
+                          precoding_rows(args.instances, args.seed, method, args.repeat)))
     for title, rows in cases:
         print(f"{title}, {args.instances} instances")
         print(f"{'inst':>4} {'project s':>10} {'direct s':>10} {'ratio':>7}  {'project':<18} {'direct':<19} "
               f"{'rel diff':>9}")
-        ratios, serial = [], []
+        ratios, serial, first = [], [], None
         for row in rows:
             ratios.append(row["ratio"])
             status = f"{row['project_status']}{'/verified' if row['verified'] else '/NOT verified'}"
             extra = f"  ours<=direct: {row['project_not_worse']}" if "project_not_worse" in row else ""
             if "serial_ratio" in row:
                 serial.append(row["serial_ratio"])
+                first = row["first_s"] if first is None else first
                 extra += f"  1 thread: {row['serial_s']:.2f} s, ratio {row['serial_ratio']:.1f}"
             print(f"{row['instance']:>4} {row['project_s']:>10.2f} {row['direct_s']:>10.2f} {row['ratio']:>7.1f}  "
                   f"{status:<18} {row['direct_status']:<19} {row['rel_diff']:>9.1e}{extra}", flush=True)
-        if len(ratios) > 1:
+        if serial:                                  # best-of-repeat times: every instance counts
+            print(f"best of {args.repeat} runs per path; the first project run (one-time template compilation) took "
+                  f"{first:.2f} s. Median speed-up {np.median(ratios):.1f}x (min {min(ratios):.1f}x, max "
+                  f"{max(ratios):.1f}x); project on one thread: median {np.median(serial):.1f}x\n")
+        elif len(ratios) > 1:
             later = ratios[1:]
             print(f"instance 0 includes the one-time compilation of the template; over instances 1-{len(ratios) - 1}: "
-                  f"median speed-up {np.median(later):.1f}x (min {min(later):.1f}x, max {max(later):.1f}x)"
-                  + (f"; project on one thread: median {np.median(serial[1:]):.1f}x" if serial else "") + "\n")
+                  f"median speed-up {np.median(later):.1f}x (min {min(later):.1f}x, max {max(later):.1f}x)\n")
     return 0
 
 
