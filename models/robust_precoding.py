@@ -280,6 +280,14 @@ def crb_angle(F: np.ndarray) -> float:
         return np.inf
 
 
+def fim_decoupling(F: np.ndarray) -> np.ndarray:
+    """T (3, 3) unit lower triangular with (T^T F T)[0, 1] = (T^T F T)[0, 2] = 0 for this F (the amplitude
+    re-parametrized as alpha + (a + j b) theta); [(T^T F' T)^-1]_11 = [F'^-1]_11 for every FIM F'."""
+    T = np.eye(3)
+    T[1, 0], T[2, 0] = -F[0, 1] / F[1, 1], -F[0, 2] / F[2, 2]
+    return T
+
+
 def echo_mean(inst: Instance, m: int, X: np.ndarray, scheme: str, theta_mm: float, alpha_mm: complex):
     """Mean of the echo (5) at BS m (M, L) as a function of the target parameters; X (J, N, L).
 
@@ -860,9 +868,7 @@ class Design:
             R = np.eye(c) / self.N
             for t, m in enumerate(u.targets):
                 F = fim(u.E[t], inst.noise_r * np.eye(inst.shape[3]), R, self.L)
-                T = np.eye(3)
-                T[1, 0], T[2, 0] = -F[0, 1] / F[1, 1], -F[0, 2] / F[2, 2]
-                self.T[m] = T
+                self.T[m] = T = fim_decoupling(F)
                 self.f_aa[m] = F[1, 1]
                 self.f_tt[m] = (T.T @ F @ T)[0, 0]
         for u in self.units:   # one theta scale per unit (CoMP shares the corner f across targets)
@@ -1375,8 +1381,7 @@ def direct_stage_a(inst: Instance, method: str, m: int) -> tuple[cp.Problem, dic
     others = [(n, k) for n in range(J) if n != m for k in range(K)]
     Mf = fim_forms(jacobians(inst, m, "cbf"), radar_covariance(inst, m, "cbf", np.full(J, leak_b)), L)
     iso = np.real(np.einsum("ijaa->ij", Mf)) / N                             # the FIM at the isotropic R = I / N
-    T = np.eye(3)                                                            # decoupling T^T F T (CRB unchanged)
-    T[1, 0], T[2, 0] = -iso[0, 1] / iso[1, 1], -iso[0, 2] / iso[2, 2]
+    T = fim_decoupling(iso)                                                  # T^T F T, CRB unchanged
     Mf, iso = np.einsum("ki,lj,klab->ijab", T, T, Mf), T.T @ iso @ T
     unit = float(iso[0, 0])
     d = 1.0 / np.sqrt(np.diag(iso))                                          # Jacobi scaling D F D, t = CRB * unit
