@@ -286,6 +286,31 @@ def test_batch_continues_an_inaccurate_first_attempt_on_the_ladder(monkeypatch, 
         assert reference.status is Status.OPTIMAL and value == pytest.approx(template[0].value, rel=1e-9)
 
 
+def test_batch_continues_when_a_first_attempt_fails_in_unpacking(monkeypatch, rng):
+    """A first attempt whose unpacking raises (cvxpy does so for a failure status, e.g. Clarabel's NumericalError)
+    is an ERROR on the ladder, not a crash of the batch: that job goes on to the second rung and still gets its
+    own optimum, the other jobs are untouched."""
+    template = _shared_template()
+    jobs = _batch_jobs(*template, rng, count=3)
+    original, calls = cp.Problem.unpack_results, []
+
+    def unpack_failing_once(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:                                            # the second job's batch unpacking
+            raise cp.error.SolverError("Solver 'CLARABEL' failed")
+        return original(self, *args, **kwargs)
+    monkeypatch.setattr(cp.Problem, "unpack_results", unpack_failing_once)
+    batch = backends.solve_conic_batch(jobs, workers=2)
+    monkeypatch.setattr(cp.Problem, "unpack_results", original)
+    for j, ((bind, _), (outcome, (x, value))) in enumerate(zip(jobs, batch)):
+        assert outcome.status is Status.OPTIMAL
+        assert outcome.attempts[0] == ("CLARABEL (precise): error" if j == 1 else "CLARABEL (precise): optimal")
+        assert len(outcome.attempts) == (2 if j == 1 else 1)
+        reference = backends.solve_conic(bind())
+        assert value == pytest.approx(template[0].value, rel=1e-9)
+        np.testing.assert_allclose(x, template[3].value, atol=1e-7)
+
+
 @pytest.mark.parametrize("raw, message", [("0", "positive integer"), ("two", "positive integer")])
 def test_thread_count_from_the_environment(monkeypatch, raw, message):
     monkeypatch.setenv("ISACOPT_THREADS", raw)
