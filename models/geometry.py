@@ -59,6 +59,13 @@ def ula_steering_derivative(num_antennas: int, theta, spacing: float = 0.5):
     return phase * ula_steering(num_antennas, theta, spacing)
 
 
+def transmit_pattern(R, theta, spacing: float = 0.5):
+    """Transmit beampattern a^T(theta) R a^*(theta) (the power radiated towards theta): R (..., N, N) covariances,
+    theta (G,) rad -> (..., G); with R = P I / N it is P at every angle."""
+    a = ula_steering(np.shape(R)[-1], theta, spacing)                                 # (G, N)
+    return np.real(np.einsum("gi,...ij,gj->...g", a, R, a.conj()))
+
+
 def facing(array_pos, target):
     """Broadside azimuth (rad) that points arrays at ``array_pos`` (..., 2) towards ``target`` (2,)."""
     return azimuth(array_pos, target)

@@ -289,8 +289,7 @@ def pattern_angles(step_deg: float) -> np.ndarray:
 
 def beampattern(f: np.ndarray, angles: np.ndarray, spacing: float = 0.5) -> np.ndarray:
     """Transmit beampattern a^T(theta) R_m a^*(theta) of every BS on an angle grid: (M, G) W."""
-    a = geometry.ula_steering(f.shape[-1], angles, spacing)            # (G, N)
-    return np.sum(np.abs(np.einsum("gn,mkn->mgk", a, f)) ** 2, axis=-1)
+    return geometry.transmit_pattern(np.einsum("mki,mkj->mij", f, f.conj()), angles, spacing)
 
 
 def desired_pattern(theta: np.ndarray, angles: np.ndarray, width_deg: float) -> np.ndarray:

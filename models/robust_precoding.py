@@ -105,6 +105,8 @@ F_CAP = 1e6
 #: iterations everywhere (SLP-CBF: 27.4 vs 24.5 on average). The SCA polish keeps it: without it a polish ended
 #: "optimal" with an ICI row violated by 1.4e-6 (Fig. 9 quick study, budgets 0 dB, seed 19).
 CLARABEL = {"equilibrate_enable": False}
+#: Angles of the beampattern metric (Fig. 4): -90 to 90 deg in 1-deg steps.
+PATTERN_GRID = np.deg2rad(np.arange(-90.0, 90.5, 1.0))
 METHODS = {"blp-cbf": ("blp", "cbf"), "blp-comp": ("blp", "comp"), "slp-cbf": ("slp", "cbf"),
            "slp-comp": ("slp", "comp")}
 
@@ -123,6 +125,11 @@ class RobustPrecodingScenario:
     target_angles_deg: tuple[float, ...] = spec(
         (-50.0, 60.0, -60.0, 50.0), unit="deg", low=-90.0, high=90.0, low_open=True, high_open=True,
         help="J*J angles, row-major theta[n][m] = angle at BS n of target m")
+    channel_model: str = spec("rayleigh", choices=("rayleigh", "los"),
+                              help="user channels: Rayleigh fading, or line of sight at user_angles_deg (Fig. 4)")
+    user_angles_deg: tuple[float, ...] | None = spec(
+        None, unit="deg", low=-90.0, high=90.0, low_open=True, high_open=True, optional=True,
+        help="los: J*J*K angles, row-major phi[m][n][k] = angle at BS m of user k of cell n")
     snr_comm_db: float = spec(40.0, low=-50.0, high=100.0, unit="dB", help="P_t / sigma_c^2")
     snr_radar_db: float = spec(40.0, low=-50.0, high=100.0, unit="dB", help="P_t / sigma_R^2")
     echo_snr_db: float = spec(0.0, low=-50.0, high=60.0, unit="dB", help="|alpha_mm|^2 L P_t / sigma_R^2")
@@ -158,6 +165,11 @@ class RobustPrecodingScenario:
                 f"must list J*J = {J * J} angles (row-major theta[n][m], in (-90, 90) deg)")
         require(self.psk_order & (self.psk_order - 1) == 0, name, "psk_order", self.psk_order,
                 "must be a power of two (2, 4, 8, ...)")
+        if self.channel_model == "los":
+            n_angles = J * J * self.users_per_cell
+            require(self.user_angles_deg is not None and len(self.user_angles_deg) == n_angles, name,
+                    "user_angles_deg", self.user_angles_deg,
+                    f"channel_model = 'los' needs J*J*K = {n_angles} angles (row-major phi[m][n][k], in (-90, 90) deg)")
 
     @property
     def theta(self) -> np.ndarray:
@@ -216,12 +228,17 @@ class Instance:
 
 
 def draw_instance(scenario: RobustPrecodingScenario, rng: np.random.Generator) -> Instance:
-    """Rayleigh channels (unit variance intra-cell, inter_cell_gain across cells), random path phases, M-PSK data."""
+    """Rayleigh (or LoS at ``user_angles_deg``) channels, unit gain intra-cell and inter_cell_gain across cells,
+    random path phases, M-PSK data."""
     s = scenario
     J, K, N, L = s.cells, s.users_per_cell, s.tx_antennas, s.frame_length
     g = db_to_linear(s.inter_cell_gain_db)
     gain = np.where(np.eye(J, dtype=bool)[:, :, None], 1.0, g) * np.ones((J, J, K))
-    h = channels.rayleigh(rng, gain, N)
+    if s.channel_model == "los":
+        phi = np.deg2rad(np.asarray(s.user_angles_deg, float).reshape(J, J, K))
+        h = channels.line_of_sight(gain, phi, N, rng=rng)
+    else:
+        h = channels.rayleigh(rng, gain, N)
     mag2 = db_to_linear(s.echo_snr_db) * db_to_linear(-s.snr_radar_db) / L          # |alpha_mm|^2 (P_t = 1)
     mag = np.sqrt(mag2 * np.where(np.eye(J, dtype=bool), 1.0, g))
     alpha = mag * np.exp(2j * np.pi * rng.random((J, J)))
@@ -1528,7 +1545,8 @@ def assess(d: Design, state: dict, vectors: list[np.ndarray], bounds: list) -> d
                    worst_case_sinr_db=linear_to_db(np.min(bound.reshape(bound.shape[0], -1), axis=-1) if bound.ndim > 1 else bound),
                    min_worst_case_sinr_db=float(linear_to_db(bound.min())),
                    nominal_sinr_db=linear_to_db(nominal), sampled_min_sinr_db=float(linear_to_db(sampled.min())),
-                   bs_power=power, leakage=sens["leakage"],
+                   bs_power=power, leakage=sens["leakage"], beampattern_angle_deg=np.rad2deg(PATTERN_GRID),
+                   beampattern_db=linear_to_db(np.maximum(geometry.transmit_pattern(per_bs, PATTERN_GRID), 1e-30)),
                    budgets={"intra_db": linear_to_db(state["intra"]), "inter": state["inter"],
                             "comp_db": float(linear_to_db(state["comp"])), "leak": state["leak"]},
                    weighted_objective=float(-s.rho * np.max(sens["crb_rad2"]) + (1 - s.rho) * bound.min()))

@@ -43,3 +43,16 @@ def test_square_grid():
     assert np.allclose(g.square_grid((0, 0), 2.0, 1), 0.0)
     with pytest.raises(ValueError):
         g.square_grid((0, 0), 1.0, 8)
+
+
+def test_transmit_pattern_is_isotropic_for_white_covariance_and_averages_to_the_power(rng):
+    """a^T R a^*: P at every angle for R = P I / N; for any R its mean over a uniform grid in u = sin(theta) (half-
+    wavelength spacing, more points than antennas) is exactly tr(R), the radiated power."""
+    N, G = 8, 64
+    np.testing.assert_allclose(g.transmit_pattern(2.0 * np.eye(N) / N, np.linspace(-1.5, 1.5, 7)), 2.0)
+    X = rng.standard_normal((N, 3)) + 1j * rng.standard_normal((N, 3))
+    R = X @ X.conj().T
+    u = -1.0 + (np.arange(G) + 0.5) * 2.0 / G
+    pattern = g.transmit_pattern(R, np.arcsin(u))
+    assert pattern.min() >= -1e-12
+    assert pattern.mean() == pytest.approx(np.trace(R).real, rel=1e-12)

@@ -210,6 +210,20 @@ def test_icr_from_the_previous_precoders_falls_then_is_steady():
     assert np.all(np.diff(bounds["budget"], axis=0) == pytest.approx(0.0, abs=1e-9))
 
 
+def test_los_users_see_the_transmit_pattern(rng):
+    """channel_model = 'los': h[m, n, k] = sqrt(gain) e^{j phi} conj(a(phi_mnk)), so a user's received power h^H R h is
+    the BS's transmit pattern (the Fig. 4 metric) at its direction times its gain."""
+    sc = scenario("robust_precoding_fig4")
+    inst = rp.draw_instance(sc, rng)
+    G = rng.standard_normal((sc.tx_antennas, 4)) + 1j * rng.standard_normal((sc.tx_antennas, 4))
+    R = G @ G.conj().T
+    phi = np.deg2rad(np.asarray(sc.user_angles_deg).reshape(sc.cells, sc.cells, sc.users_per_cell))
+    gain = np.where(np.eye(sc.cells, dtype=bool)[:, :, None], 1.0, 10 ** (sc.inter_cell_gain_db / 10))
+    received = np.real(np.einsum("mnki,ij,mnkj->mnk", inst.h.conj(), R, inst.h))
+    np.testing.assert_allclose(received, gain * geometry.transmit_pattern(R, phi.ravel()).reshape(phi.shape),
+                               rtol=1e-10)
+
+
 def test_closed_form_stage_b_is_feasible_for_the_sdp_form(monkeypatch):
     """Stage B's closed form (budgets = the levels stage A's solution uses) is a feasible point of the SDP (P1.B)
     (minimize the budgets keeping stage A's CRB and SINR within RELAX): the SDP, solved to optimality, cannot use
@@ -363,6 +377,8 @@ def test_robust_designs_hold_under_sampled_csi_errors():
     ("rho=1.5", "'rho' = 1.5 is out of range: must be >= 0 and <= 1"),
     ("target_angles_deg=[-50,60,-60,90]", "'target_angles_deg' = 90 is out of range: must be > -90 and < 90 (deg)"),
     ("psk_order=6", "'psk_order' = 6 must be a power of two"),
+    ("channel_model=los", "channel_model = 'los' needs J*J*K = 12 angles"),
+    ("icr_covariance=previous", "'icr_covariance'"),
 ])
 def test_cli_bad_input_is_one_line(cli, setting, expected):
     out = cli("solve", "robust-precoding", "--set", setting)
