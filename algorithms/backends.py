@@ -305,6 +305,16 @@ def problem_dual_bound(problem: cp.Problem, data: dict, raw) -> float | None:
     return -(conic + offset) if maximize else conic + offset
 
 
+def conic_attempts(name: str, clarabel: dict | None = None) -> list[tuple[str, dict]]:
+    """The ladder of ``name``; with ``clarabel`` settings, Clarabel's ladder starts with one extra attempt, the first
+    one's settings updated with them ("tuned"), and then runs in full: a model that is scaled already switches off
+    Clarabel's equilibration this way (``{"equilibrate_enable": False}``) and loses no robustness where that hurts."""
+    ladder = CONIC_ATTEMPTS[name]
+    if name == "CLARABEL" and clarabel:
+        ladder = [("tuned", dict(ladder[0][1], **clarabel))] + ladder
+    return ladder
+
+
 def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: bool = True,
                 dual_bound: bool = False, bound_tol: float | None = None,
                 resume: tuple[list[str], float] | None = None, clarabel: dict | None = None) -> ConicOutcome:
@@ -320,8 +330,7 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
     node relaxations that need this).
     ``resume``: (attempt labels, solver time) of a first attempt already made elsewhere (:func:`solve_conic_batch`);
     the ladder starts at the second attempt.
-    ``clarabel``: settings merged into every Clarabel attempt (a model that is scaled already switches off
-    Clarabel's equilibration with ``{"equilibrate_enable": False}``).
+    ``clarabel``: settings for one extra first Clarabel attempt (:func:`conic_attempts`).
     """
     bound_tol = TIGHT_BOUND if bound_tol is None else bound_tol
     chain = conic_chain(solver)
@@ -333,12 +342,12 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
     for position, name in enumerate(chain):
         if position > 0 and best_bound is not None:
             break
-        attempts_here = CONIC_ATTEMPTS[name] if position == 0 else CONIC_ATTEMPTS[name][:1]
+        ladder = conic_attempts(name, clarabel)
+        attempts_here = ladder if position == 0 else ladder[:1]
         if position == 0 and resume:
             attempts_here = attempts_here[1:]
         for kind, settings in attempts_here:
             label = f"{name} ({kind})"
-            settings = dict(settings, **clarabel) if clarabel and name == "CLARABEL" else settings
             bound = None
             try:
                 status, bound = _solve_once(problem, name, settings, dual_bound)
@@ -354,7 +363,7 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
             last = ConicOutcome(status, name, solver_time, time.perf_counter() - start, list(attempts), bound)
             if status in (Status.OPTIMAL, Status.INFEASIBLE, Status.UNBOUNDED) or tight:
                 return last
-            log.warning("%s returned %s; retrying", label, status.value)
+            log.info("%s returned %s; retrying", label, status.value)   # routine: the notes list the attempts
     if last is None:
         raise SolverError("no conic solver could be run")
     if best_bound is not None:                      # no accurate answer: the best dual bound and its point
@@ -393,7 +402,7 @@ def solve_conic_batch(jobs: list, solver: str | None = None, *, workers: int | N
     extracts what the caller needs after a solve (the job's parameters are bound again before its results are
     unpacked, so ``problem.value`` is its own). Returns ``[(ConicOutcome, read()), ...]`` in
     job order, the same answers as calling :func:`solve_conic` job by job: parameters are bound and cvxpy's problem
-    data built one job at a time (the template is compiled once), only Clarabel's first attempt (``precise``) runs
+    data built one job at a time (the template is compiled once), only Clarabel's first attempt runs
     in threads (Clarabel releases the GIL while it solves); results are unpacked in order, and a job whose first
     attempt is not accurate continues on the :func:`solve_conic` ladder (re-bound, sequentially). Runs sequentially
     with one worker (:func:`conic_workers`) or when the first solver is not Clarabel. ``clarabel``: as for
@@ -403,8 +412,7 @@ def solve_conic_batch(jobs: list, solver: str | None = None, *, workers: int | N
     workers = conic_workers(len(jobs)) if workers is None else max(1, min(workers, len(jobs)))
     if workers == 1 or chain[0] != "CLARABEL":
         return [(solve_conic(bind(), solver, clarabel=clarabel), read()) for bind, read in jobs]
-    kind, settings = CONIC_ATTEMPTS["CLARABEL"][0]
-    settings = dict(settings, **(clarabel or {}))
+    kind, settings = conic_attempts("CLARABEL", clarabel)[0]
     start = time.perf_counter()
     prepared = []
     for bind, _ in jobs:
@@ -442,7 +450,7 @@ def solve_conic_batch(jobs: list, solver: str | None = None, *, workers: int | N
         if status in (Status.OPTIMAL, Status.INFEASIBLE, Status.UNBOUNDED):
             outcome = ConicOutcome(status, "CLARABEL", solve_time, prep_share + time.perf_counter() - t0, [label])
         else:
-            log.warning("CLARABEL (%s) returned %s; retrying", kind, status.value)
+            log.info("CLARABEL (%s) returned %s; retrying", kind, status.value)
             outcome = solve_conic(problem, solver, resume=([label], solve_time), clarabel=clarabel)
         out.append((outcome, read()))
     return out

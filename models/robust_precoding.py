@@ -99,10 +99,12 @@ POLISH_TOL = 1e-3
 #: (1 / F_CAP) f <= 1: as f <= F_CAP the 1e6 entered b, and Clarabel, which measures its primal residual relative to
 #: ||b||, reported 1e-10 for points whose power and leakage rows were violated by ~1e-3 (SCA polish, SLP-CBF seed 3).
 F_CAP = 1e6
-#: Clarabel's Ruiz equilibration is off for the stage-A (and normalization) solves: those templates are scaled
-#: already (noise units, I_ref, D F D), and re-equilibrating them made stage A of robust BLP-CBF (delta = 0.01) end
-#: AlmostSolved at 1e-10 on 23 of 40 BSs (first attempt, 20 Sec. VI draws; 4 of 40 without it) and cost 1-3 more
-#: iterations everywhere (SLP-CBF: 27.4 vs 24.5 on average). The SCA polish keeps it: without it a polish ended
+#: The stage-A (and normalization) solves first try Clarabel without its Ruiz equilibration (then the full ladder,
+#: :func:`backends.conic_attempts`): those templates are scaled already (noise units, I_ref, D F D), and
+#: re-equilibrating them made stage A of robust BLP-CBF (delta = 0.01) end AlmostSolved at 1e-10 on 23 of 40 BSs
+#: (first attempt, 20 Sec. VI draws; 4 of 40 without it) and cost 1-3 more iterations everywhere (SLP-CBF: 27.4 vs
+#: 24.5 on average). Only a first attempt: on one Fig. 8 draw (seed 7, draw 1, N = 6) every unequilibrated rung
+#: failed where the equilibrated ladder solves. The SCA polish keeps equilibration: without it a polish ended
 #: "optimal" with an ICI row violated by 1.4e-6 (Fig. 9 quick study, budgets 0 dB, seed 19).
 CLARABEL = {"equilibrate_enable": False}
 #: Angles of the beampattern metric (Fig. 4): -90 to 90 deg in 1-deg steps.

@@ -311,6 +311,23 @@ def test_batch_continues_when_a_first_attempt_fails_in_unpacking(monkeypatch, rn
         np.testing.assert_allclose(x, template[3].value, atol=1e-7)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_tuned_first_attempt_then_the_full_ladder(workers, rng):
+    """``clarabel=`` settings add one first attempt ("tuned"); when it falls short (here starved of iterations) the
+    standard ladder runs from its first rung, so tuning can only add robustness."""
+    assert [k for k, _ in backends.conic_attempts("CLARABEL", {"max_iter": 2})] == \
+        ["tuned"] + [k for k, _ in backends.CONIC_ATTEMPTS["CLARABEL"]]
+    assert backends.conic_attempts("SCS", {"max_iter": 2}) == backends.CONIC_ATTEMPTS["SCS"]
+    template = _shared_template()
+    jobs = _batch_jobs(*template, rng, count=2)
+    for (bind, _), (outcome, (x, value)) in zip(jobs, backends.solve_conic_batch(jobs, workers=workers,
+                                                                                clarabel={"max_iter": 2})):
+        assert outcome.status is Status.OPTIMAL and outcome.attempts[0].startswith("CLARABEL (tuned): ")
+        assert outcome.attempts[0] != "CLARABEL (tuned): optimal" and outcome.attempts[1].startswith("CLARABEL (precise)")
+        reference = backends.solve_conic(bind())
+        assert reference.attempts == ["CLARABEL (precise): optimal"] and value == pytest.approx(template[0].value, rel=1e-9)
+
+
 @pytest.mark.parametrize("raw, message", [("0", "positive integer"), ("two", "positive integer")])
 def test_thread_count_from_the_environment(monkeypatch, raw, message):
     monkeypatch.setenv("ISACOPT_THREADS", raw)
