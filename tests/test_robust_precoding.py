@@ -224,6 +224,20 @@ def test_los_users_see_the_transmit_pattern(rng):
                                rtol=1e-10)
 
 
+def test_a_draw_that_needs_clarabels_equilibration_is_solved_optimal():
+    """Fig. 8's seed 7, draw 1 (N = 6): stage A without Clarabel's equilibration fails on every rung (NumericalError,
+    then SCS optimal_inaccurate with an RCRB bound 0.3 % too low); as a first attempt only, the equilibrated ladder
+    takes over: optimal, verified, and the first stage A equals the direct complex formulation."""
+    inst = rp.draw_instance(scenario(), np.random.default_rng(np.random.SeedSequence(7, spawn_key=(1,))))
+    result = rp.solve(inst, "blp-cbf")
+    assert result.status == Status.OPTIMAL and result.verified
+    stage_a = [h for h in result.history if h["step"] == "A"]
+    assert all(h["status"] == "optimal" for h in stage_a)
+    problem, v = rp.direct_stage_a(inst, "blp-cbf", 0)                     # the first round's BS 1, independently
+    problem.solve(solver="CLARABEL", **v["settings"])
+    assert problem.status == "optimal" and stage_a[0]["rcrb_bound_deg"][0] == pytest.approx(v["rcrb_deg"](), rel=1e-5)
+
+
 def test_closed_form_stage_b_is_feasible_for_the_sdp_form(monkeypatch):
     """Stage B's closed form (budgets = the levels stage A's solution uses) is a feasible point of the SDP (P1.B)
     (minimize the budgets keeping stage A's CRB and SINR within RELAX): the SDP, solved to optimality, cannot use
