@@ -355,7 +355,7 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
         stats["solvers"].add(outcome.solver)
         if len(outcome.attempts) > 1:
             stats["retried"] += 1
-            logger.debug("node solve needed %s", "; ".join(outcome.attempts))
+            logger.debug("node solve needed %s", "; ".join(map(str, outcome.attempts)))
         return outcome, value, ints, values
 
     def tol(ub: float) -> float:

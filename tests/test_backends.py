@@ -39,17 +39,17 @@ def test_inaccurate_solve_is_retried_and_reported(monkeypatch):
     """A first attempt that cannot converge (2 iterations) must not be reported as optimal: retry, and say so."""
     attempts = dict(backends.CONIC_ATTEMPTS)
     attempts["CLARABEL"] = [("starved", dict(max_iter=2))] + attempts["CLARABEL"]
-    monkeypatch.setattr(backends, "CONIC_ATTEMPTS", attempts)
+    monkeypatch.setattr(backends.conic, "CONIC_ATTEMPTS", attempts)
     problem, value, _ = conic.lovasz_theta_c5()
     outcome = backends.solve_conic(problem)
     assert outcome.status is Status.OPTIMAL
-    assert outcome.attempts[0].startswith("CLARABEL (starved)") and "optimal" not in outcome.attempts[0].split(": ")[1][:7]
+    assert str(outcome.attempts[0]).startswith("CLARABEL (starved)") and "optimal" not in str(outcome.attempts[0]).split(": ")[1][:7]
     assert len(outcome.attempts) >= 2 and outcome.notes
     assert problem.value == pytest.approx(value, rel=1e-7)
 
 
 def test_only_inaccurate_attempts_stay_inaccurate(monkeypatch):
-    monkeypatch.setattr(backends, "CONIC_ATTEMPTS", {**backends.CONIC_ATTEMPTS,
+    monkeypatch.setattr(backends.conic, "CONIC_ATTEMPTS", {**backends.CONIC_ATTEMPTS,
                                                      "CLARABEL": [("starved", dict(max_iter=2))]})
     problem, _, _ = conic.lovasz_theta_c5()
     outcome = backends.solve_conic(problem, "clarabel", fallback=False)
@@ -87,7 +87,7 @@ def test_dual_bound_stays_valid_for_perturbed_dual_points(name):
     scaling used by the projection is wrong): heavily perturbed iterates never cross the optimum."""
     import types
     problem, value, _ = conic.FEASIBLE[name]()
-    data, raw = _raw_solve(problem, dict(backends._TOL))
+    data, raw = _raw_solve(problem, dict(backends.conic._TOL))
     sign = -1.0 if isinstance(problem.objective, cp.Maximize) else 1.0
     offset = sign * problem.value - raw.obj_val
     rng = np.random.default_rng(7)
@@ -109,7 +109,7 @@ def test_psd_triangle_convention_matches_the_solver():
     X = cp.Variable((4, 4), symmetric=True)
     con = X >> 0
     problem = cp.Problem(cp.Minimize(cp.trace(M @ X)), [con, cp.trace(X) == 1])
-    data, raw = _raw_solve(problem, dict(backends._TOL))
+    data, raw = _raw_solve(problem, dict(backends.conic._TOL))
     dims = data["dims"]
     assert dims.psd == [4] and not dims.soc
     start = dims.zero + dims.nonneg
@@ -119,22 +119,22 @@ def test_psd_triangle_convention_matches_the_solver():
     v = rng.standard_normal(10)
     assert np.allclose(backends.psd_pack(backends.psd_unpack(v, 4)), v)
     z = np.asarray(raw.z, float)
-    assert np.allclose(backends._project_dual_cone(z, dims), z, atol=1e-12)
+    assert np.allclose(backends.certificate._project_dual_cone(z, dims), z, atol=1e-12)
     outside = z.copy()
     outside[start:start + 10] = backends.psd_pack(-np.eye(4) + 0.1 * M)
-    projected = backends._project_dual_cone(outside, dims)[start:start + 10]
+    projected = backends.certificate._project_dual_cone(outside, dims)[start:start + 10]
     w_out, w_in = np.linalg.eigvalsh(-np.eye(4) + 0.1 * M), np.linalg.eigvalsh(backends.psd_unpack(projected, 4))
     assert w_out.min() < 0 and w_in.min() >= -1e-12
     assert np.allclose(np.sort(w_in), np.sort(np.maximum(w_out, 0.0)), atol=1e-12)      # the nearest PSD matrix
 
 
 def test_solve_conic_keeps_the_dual_bound_instead_of_retrying(monkeypatch):
-    monkeypatch.setattr(backends, "CONIC_ATTEMPTS", {**backends.CONIC_ATTEMPTS,
-                                                     "CLARABEL": [("unreachable", UNREACHABLE), ("precise", backends._TOL)]})
+    monkeypatch.setattr(backends.conic, "CONIC_ATTEMPTS", {**backends.CONIC_ATTEMPTS,
+                                                     "CLARABEL": [("unreachable", UNREACHABLE), ("precise", backends.conic._TOL)]})
     problem, value, _ = conic.lovasz_theta_c5()
     outcome = backends.solve_conic(problem, "clarabel", dual_bound=True)
     assert outcome.status is Status.OPTIMAL_INACCURATE and len(outcome.attempts) == 1
-    assert outcome.dual_bound >= value - 1e-12 and "tight dual bound" in outcome.attempts[0]
+    assert outcome.dual_bound >= value - 1e-12 and "tight dual bound" in str(outcome.attempts[0])
     plain = backends.solve_conic(problem, "clarabel")                   # without it: the ladder goes on
     assert plain.status is Status.OPTIMAL and plain.dual_bound is None and len(plain.attempts) == 2
 
@@ -148,13 +148,13 @@ def test_without_an_accurate_attempt_the_best_dual_bound_and_its_point_are_retur
                ("shorter", dict(max_iter=3, tol_feas=1e-16, tol_gap_abs=1e-16, tol_gap_rel=1e-16,
                                 reduced_tol_gap_abs=10.0, reduced_tol_gap_rel=10.0, reduced_tol_feas=10.0,
                                 reduced_tol_ktratio=10.0))]
-    monkeypatch.setattr(backends, "TIGHT_BOUND", 0.0)                       # never tight: run both
+    monkeypatch.setattr(backends.conic, "TIGHT_BOUND", 0.0)                       # never tight: run both
     problem, value, _ = conic.FEASIBLE[name]()
     alone = []
     for rung in starved:                                                   # each attempt's bound on its own
-        monkeypatch.setattr(backends, "CONIC_ATTEMPTS", {**backends.CONIC_ATTEMPTS, "CLARABEL": [rung]})
+        monkeypatch.setattr(backends.conic, "CONIC_ATTEMPTS", {**backends.CONIC_ATTEMPTS, "CLARABEL": [rung]})
         alone.append(backends.solve_conic(problem, "clarabel", fallback=False, dual_bound=True).dual_bound)
-    monkeypatch.setattr(backends, "CONIC_ATTEMPTS", {**backends.CONIC_ATTEMPTS, "CLARABEL": starved})
+    monkeypatch.setattr(backends.conic, "CONIC_ATTEMPTS", {**backends.CONIC_ATTEMPTS, "CLARABEL": starved})
     outcome = backends.solve_conic(problem, "clarabel", fallback=False, dual_bound=True)
     assert outcome.status is Status.OPTIMAL_INACCURATE and len(outcome.attempts) == 2
     maximize = isinstance(problem.objective, cp.Maximize)
@@ -229,7 +229,7 @@ def test_restoring_an_approximate_psd_point_is_allowed():
     almost = np.array([[1.0, 0.0], [0.0, -1e-4]])
     with pytest.raises(ValueError):
         X.value = almost
-    backends._restore(problem, {X: almost})
+    backends.conic._restore(problem, {X: almost})
     assert np.array_equal(X.value, almost)
 
 
@@ -274,15 +274,15 @@ def test_batch_matches_one_by_one_solves(workers, rng):
 def test_batch_continues_an_inaccurate_first_attempt_on_the_ladder(monkeypatch, rng):
     attempts = dict(backends.CONIC_ATTEMPTS)
     attempts["CLARABEL"] = [("starved", dict(max_iter=2))] + attempts["CLARABEL"]
-    monkeypatch.setattr(backends, "CONIC_ATTEMPTS", attempts)
+    monkeypatch.setattr(backends.conic, "CONIC_ATTEMPTS", attempts)
     template = _shared_template()
     jobs = _batch_jobs(*template, rng, count=2)
     for (bind, _), (outcome, (x, value)) in zip(jobs, backends.solve_conic_batch(jobs, workers=2)):
         assert outcome.status is Status.OPTIMAL
-        assert outcome.attempts[0].startswith("CLARABEL (starved)") and len(outcome.attempts) >= 2
-        monkeypatch.setattr(backends, "CONIC_ATTEMPTS", {**attempts, "CLARABEL": attempts["CLARABEL"][1:]})
+        assert str(outcome.attempts[0]).startswith("CLARABEL (starved)") and len(outcome.attempts) >= 2
+        monkeypatch.setattr(backends.conic, "CONIC_ATTEMPTS", {**attempts, "CLARABEL": attempts["CLARABEL"][1:]})
         reference = backends.solve_conic(bind())
-        monkeypatch.setattr(backends, "CONIC_ATTEMPTS", attempts)
+        monkeypatch.setattr(backends.conic, "CONIC_ATTEMPTS", attempts)
         assert reference.status is Status.OPTIMAL and value == pytest.approx(template[0].value, rel=1e-9)
 
 
@@ -304,7 +304,7 @@ def test_batch_continues_when_a_first_attempt_fails_in_unpacking(monkeypatch, rn
     monkeypatch.setattr(cp.Problem, "unpack_results", original)
     for j, ((bind, _), (outcome, (x, value))) in enumerate(zip(jobs, batch)):
         assert outcome.status is Status.OPTIMAL
-        assert outcome.attempts[0] == ("CLARABEL (precise): error" if j == 1 else "CLARABEL (precise): optimal")
+        assert str(outcome.attempts[0]) == ("CLARABEL (precise): error" if j == 1 else "CLARABEL (precise): optimal")
         assert len(outcome.attempts) == (2 if j == 1 else 1)
         reference = backends.solve_conic(bind())
         assert value == pytest.approx(template[0].value, rel=1e-9)
@@ -322,10 +322,10 @@ def test_tuned_first_attempt_then_the_full_ladder(workers, rng):
     jobs = _batch_jobs(*template, rng, count=2)
     for (bind, _), (outcome, (x, value)) in zip(jobs, backends.solve_conic_batch(jobs, workers=workers,
                                                                                 clarabel={"max_iter": 2})):
-        assert outcome.status is Status.OPTIMAL and outcome.attempts[0].startswith("CLARABEL (tuned): ")
-        assert outcome.attempts[0] != "CLARABEL (tuned): optimal" and outcome.attempts[1].startswith("CLARABEL (precise)")
+        assert outcome.status is Status.OPTIMAL and str(outcome.attempts[0]).startswith("CLARABEL (tuned): ")
+        assert str(outcome.attempts[0]) != "CLARABEL (tuned): optimal" and str(outcome.attempts[1]).startswith("CLARABEL (precise)")
         reference = backends.solve_conic(bind())
-        assert reference.attempts == ["CLARABEL (precise): optimal"] and value == pytest.approx(template[0].value, rel=1e-9)
+        assert list(map(str, reference.attempts)) == ["CLARABEL (precise): optimal"] and value == pytest.approx(template[0].value, rel=1e-9)
 
 
 @pytest.mark.parametrize("raw, message", [("0", "positive integer"), ("two", "positive integer")])
@@ -337,3 +337,50 @@ def test_thread_count_from_the_environment(monkeypatch, raw, message):
     assert backends.conic_workers(3) == 3
     monkeypatch.setenv("ISACOPT_THREADS", "1")
     assert backends.conic_workers(3) == 1
+
+
+class PanicException(BaseException):
+    """Stands for pyo3's ``pyo3_runtime.PanicException``: a Rust panic surfaces in Python as a BaseException."""
+
+
+def _panic_first_calls(monkeypatch, count: int, exc: type[BaseException] = PanicException):
+    """Make the first ``count`` Clarabel calls raise ``exc`` (as Clarabel's PSD cone does on ``SVD error: SVD(1)``)."""
+    from cvxpy.reductions.solvers.conic_solvers.clarabel_conif import CLARABEL
+    original, calls = CLARABEL.solve_via_data, []
+
+    def panicking(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) <= count:
+            raise exc("SVD error: SVD(1)")
+        return original(self, *args, **kwargs)
+    monkeypatch.setattr(CLARABEL, "solve_via_data", panicking)
+    return calls
+
+
+def test_a_solver_panic_is_a_failed_attempt_and_the_ladder_goes_on(monkeypatch):
+    """A Clarabel panic escapes ``except Exception``; the ladder must record it as an ERROR attempt (with the panic's
+    message) and the next rung must answer with the true optimum."""
+    problem, value, _ = conic.FEASIBLE[sorted(conic.FEASIBLE)[0]]()
+    _panic_first_calls(monkeypatch, 1)
+    outcome = backends.solve_conic(problem)
+    assert outcome.status is Status.OPTIMAL and problem.value == pytest.approx(value, rel=1e-7, abs=1e-7)
+    first, last = outcome.attempts[0], outcome.attempts[-1]
+    assert first.status is Status.ERROR and "PanicException: SVD error" in first.error and first.rung == "precise"
+    assert len(outcome.attempts) >= 2 and last.status is Status.OPTIMAL and last.error is None
+    assert outcome.notes[0].startswith("solver attempts: CLARABEL (precise): error; CLARABEL (refined): ")
+
+
+def test_a_panic_in_a_batch_thread_is_a_failed_first_attempt(monkeypatch, rng):
+    template = _shared_template()
+    jobs = _batch_jobs(*template, rng, count=3)
+    _panic_first_calls(monkeypatch, 1)
+    batch = backends.solve_conic_batch(jobs, workers=2)
+    errors = [o for o, _ in batch if o.attempts[0].status is Status.ERROR]
+    assert len(errors) == 1 and all(o.status is Status.OPTIMAL for o, _ in batch)
+
+
+def test_keyboard_interrupt_is_never_swallowed_by_the_ladder(monkeypatch):
+    problem, _, _ = conic.FEASIBLE[sorted(conic.FEASIBLE)[0]]()
+    _panic_first_calls(monkeypatch, 1, KeyboardInterrupt)
+    with pytest.raises(KeyboardInterrupt):
+        backends.solve_conic(problem)
