@@ -63,7 +63,8 @@ def cmd_solve(args) -> int:
     result = registry.solve(args.problem, args.scenario, args.method, args.solver, args.seed, args.set or ())
     spec = registry.problem(args.problem)
     print(f"{result.problem} / {result.method}   scenario {result.scenario_name}, seed {result.seed}")
-    print(f"  status     {result.status.value} ({result.solver}, {result.time_s:.2f} s)")
+    print(f"  status     {result.status.value} ({result.solver}, {result.time_s:.2f} s; stopped: "
+          f"{result.termination.value.replace('_', ' ')})")
     if result.objective is not None:
         print(f"  objective  {result.objective:.6g}  ({result.objective_name})")
     if result.verified is not None:
@@ -141,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:              # `run.py list | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a bug: one line, traceback on request
         if args.debug:
             traceback.print_exc()

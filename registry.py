@@ -1,30 +1,44 @@
-"""The one table that maps problem and method names to a paper model and an algorithm.
+"""Problem and method lookup. Each paper registers its own :class:`Problem` where it is defined (``register``);
+this module only looks names up (DESIGN.md, "Papers register themselves").
 
-Adding a paper means adding one :class:`Problem` entry here, its model module, its scenario files and studies.
+The papers shipped with the package are imported on first lookup (``PAPERS``); further problems (a user's own
+paper, a test's toy problem) call :func:`register` themselves, or are named in ``$ISACOPT_PROBLEMS`` (comma-separated
+module names imported on first lookup), so the CLI and the study engine see them without editing this file.
 """
 from __future__ import annotations
 
+import importlib
+import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 
-from .algorithms import backends
 from .algorithms.result import Result
-from .algorithms.sdr import solve_relaxation
 from .data.loader import SCENARIO_DIR, available, load_scenario, read_toml
 from .errors import UnknownNameError
-from .models import bs_selection, cluster_size, detection, localization, misdp, robust_precoding
+
+#: The shipped papers, imported on first lookup; each calls :func:`register` at import.
+PAPERS = ("detection", "localization", "misdp", "cluster_size", "robust_precoding", "bs_selection")
 
 
 @dataclass(frozen=True)
 class Method:
-    """How one method solves one scenario: ``run(scenario, rng, solver) -> Result``."""
+    """How one method solves one scenario: ``run(scenario, rng, solver) -> Result``.
+
+    ``proves``: an ``optimal`` status of this method is a proof (an exact search, a tight relaxation with its
+    rank-one construction). A method with ``proves=False`` (a heuristic, a benchmark scheme) may report ``optimal``
+    only when it met a valid bound within :data:`~isacopt.algorithms.result.GAP_TOLERANCE` (the conformance test
+    holds every registered method to this).
+    """
 
     run: Callable[..., Result]
     help: str
     solver_kind: str = "conic"
+    proves: bool = True
 
 
 @dataclass(frozen=True)
@@ -37,9 +51,9 @@ class Problem:
     default_method: str
     summary_metrics: tuple[str, ...] = ()
     parameters: dict[str, str] = field(default_factory=dict)   # scenario keys with a special CLI meaning
-    # optional loader for non-TOML instances: load(source, default, overrides, values) -> (scenario, name)
     load: Callable[..., tuple] | None = None      # non-TOML instances (CBF): load(source, default, overrides, values)
     listing: Callable[[], list[str]] | None = None   # their shipped names
+    scenario_dir: Path = SCENARIO_DIR                # where its TOML scenarios live
 
     def method(self, name: str | None) -> tuple[str, Method]:
         name = name or self.default_method
@@ -51,108 +65,58 @@ class Problem:
     def scenarios(self) -> list[str]:
         if self.listing is not None:
             return self.listing()
-        return [n for n in available(SCENARIO_DIR) if read_toml(SCENARIO_DIR / f"{n}.toml", "scenario")
-                .get("problem") == self.name]
+        return [n for n in available(self.scenario_dir)
+                if read_toml(self.scenario_dir / f"{n}.toml", "scenario").get("problem") == self.name]
 
 
-def _detection(method: str) -> Method:
-    def run(scenario, rng, solver=None):
-        return solve_relaxation(detection.DetectionModel(detection.draw_instance(scenario, rng), method), solver)
-    helps = {"sdr": "the paper's SDR (SDR1.1)-(SDR4.1) with the rank-one construction of Prop. 1-2 (optimal)",
-             "zf": "benchmark: ZF information beams (44), optimized powers and sensing covariance",
-             "sensing-only": "benchmark: detection from the dedicated sensing echoes only (45)-(48)"}
-    return Method(run, helps[method])
+class _Problems(Mapping):
+    """The registered problems, in registration order; the shipped papers are imported on first access."""
+
+    def __init__(self):
+        self._entries: dict[str, Problem] = {}
+        self._loaded = False
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        modules = [f"{__package__}.models.{name}" for name in PAPERS]
+        for module in modules:
+            importlib.import_module(module)
+        shipped = sorted((e for e in self._entries.values() if e.scenario_class.__module__.startswith(tuple(modules))),
+                         key=lambda e: [e.scenario_class.__module__.startswith(m) for m in modules].index(True))
+        self._entries = {e.name: e for e in shipped} | self._entries        # shipped papers first, in PAPERS order
+        for module in filter(None, (m.strip() for m in os.environ.get("ISACOPT_PROBLEMS", "").split(","))):
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                raise UnknownNameError(f"ISACOPT_PROBLEMS names '{module}', which cannot be imported ({exc}); "
+                                       "fix the module name or unset the variable") from None
+
+    def __getitem__(self, name: str) -> Problem:
+        self._load()
+        return self._entries[name]
+
+    def __iter__(self) -> Iterator[str]:
+        self._load()
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        self._load()
+        return len(self._entries)
 
 
-def _localization(method: str):
-    def run(scenario, rng, solver=None):
-        inst = localization.draw_instance(scenario, rng)
-        return solve_relaxation(localization.LocalizationModel(inst, method, rng), solver)
-    return run
+PROBLEMS = _Problems()
 
 
-def _robust_precoding(method: str):
-    def run(scenario, rng, solver=None):
-        return robust_precoding.solve(robust_precoding.draw_instance(scenario, rng), method, solver)
-    return run
-
-
-PROBLEMS: dict[str, Problem] = {
-    "detection": Problem(
-        name="detection",
-        paper="Cheng, Fang, Xu, Ng, 'Optimal Coordinated Transmit Beamforming for Networked ISAC' (seed 003)",
-        scenario_class=detection.DetectionScenario,
-        default_scenario="detection_k1",
-        methods={m: _detection(m) for m in detection.VARIANTS},
-        default_method="sdr",
-        summary_metrics=("p_detect_min", "sinr_db", "bs_power_w", "sensing_power_w"),
-        parameters={"scenario": "I (synchronized BSs, (P1)/(P2)) or II (direct links only, (P3)/(P4))",
-                    "receiver": "1 (Type-I CUs, (P1)/(P3)) or 2 (Type-II CUs, (P2)/(P4))"},
-    ),
-    "localization": Problem(
-        name="localization",
-        paper="Xia, Xu, Xu, He, Yang, Ng, 'Multi-Cell Coordinated Beamforming for Integrated Communication and "
-              "Multi-TMT Localization' (seed 000)",
-        scenario_class=localization.LocalizationScenario,
-        default_scenario="localization_table1",
-        methods={m: Method(_localization(m), text) for m, text in localization.METHOD_HELP.items()},
-        default_method="sdr",
-        summary_metrics=("crlb_m2", "rmse_bound_m", "sinr_db", "bs_power_dbm", "sdr_max_eigen_ratio", "randomizations"),
-        parameters={"sinr_db": "Gamma, the SINR target of every CU (Fig. 2)", "max_power_dbm": "P per BS (Fig. 3)"},
-    ),
-    "misdp": Problem(
-        name="misdp",
-        paper="generic mixed-integer SDPs from CBF files (CBLIB / SCIP-SDP instances), for the branch-and-bound",
-        scenario_class=misdp.MisdpScenario,
-        default_scenario="example_small_cbf",
-        methods={"bnb": Method(misdp.solve_bnb,
-                               "exact branch-and-bound over SDP relaxations (certificate: bounds, gap, nodes)")},
-        default_method="bnb",
-        parameters={"time_limit_s": "wall-clock limit of the search", "node_limit": "maximum nodes solved"},
-        load=misdp.load,
-        listing=misdp.available_instances,
-    ),
-    "cluster-size": Problem(
-        name="cluster-size",
-        paper="Meng, Masouros, 'Networked ISAC Coordinated Beamforming and Cooperative BS Cluster Optimization' "
-              "(seed 004)",
-        scenario_class=cluster_size.ClusterSizeScenario,
-        default_scenario="cluster_size",
-        methods={m: Method(lambda sc, rng, solver=None, m=m: cluster_size.solve(sc, m, rng, solver), text, "integer")
-                 for m, text in cluster_size.METHODS.items()},
-        default_method="search",
-        summary_metrics=("comm_ase", "sensing_ase", "weighted_ase", "comm_rate_nats", "sensing_rate_nats"),
-        parameters={"tx_antennas": "M_t", "rho": "weight of the communication ASE in (P1)",
-                    "program": "P1 (weighted ASE (16)) or P2 (comm ASE with thresholds (19))"},
-    ),
-    "robust-precoding": Problem(
-        name="robust-precoding",
-        paper="Babu, 'Precoding for Multi-Cell ISAC: from Coordinated Beamforming to Coordinated Multipoint and "
-              "Bi-Static Sensing' (seed 001)",
-        scenario_class=robust_precoding.RobustPrecodingScenario,
-        default_scenario="robust_precoding",
-        methods={m: Method(_robust_precoding(m), text)
-                 for m, text in robust_precoding.METHOD_HELP.items()},
-        default_method="blp-cbf",
-        summary_metrics=("rcrb_deg", "min_worst_case_sinr_db", "sampled_min_sinr_db", "bs_power", "ao_iterations",
-                         "ao_monotone"),
-        parameters={"rho": "weight of the CRB term in [0, 1]", "sinr_db": "worst-case SINR threshold gamma_th",
-                    "csi_error": "delta, radius of the spherical CSI error set"},
-    ),
-    "bs-selection": Problem(
-        name="bs-selection",
-        paper="Xu, Xu, Xie, Song, 'Joint BS Selection, User Association, and Beamforming Design for Network ISAC' "
-              "(seed 002)",
-        scenario_class=bs_selection.BSSelectionScenario,
-        default_scenario="bs_selection",
-        methods={m: Method(run, text) for m, (run, text) in bs_selection.METHODS.items()},
-        default_method="bnb",
-        summary_metrics=("choice", "total_power_dbm", "crlb_m2", "sinr_db", "bs_power_w"),
-        parameters={"num_bs": "S, number of BSs", "num_users": "K, number of CUs",
-                    "sinr_db": "Gamma (Fig. 3)", "crlb_max_m2": "epsilon"},
-    ),
-    # further problems: add one entry above this line
-}
+def register(entry: Problem) -> Problem:
+    """Add a problem (called by the module that defines it). Registering a name twice replaces the entry only when
+    it comes from the same module (a reload); two different problems with one name are an error."""
+    old = PROBLEMS._entries.get(entry.name)
+    if old is not None and old.scenario_class.__module__ != entry.scenario_class.__module__:
+        raise ValueError(f"problem '{entry.name}' is registered already (by {old.scenario_class.__module__})")
+    PROBLEMS._entries[entry.name] = entry
+    return entry
 
 
 def problem(name: str) -> Problem:
@@ -169,6 +133,8 @@ def solve(problem_name: str, scenario: str | None = None, method: str | None = N
     ``overrides``: CLI ``key=value`` strings; ``values``: typed overrides (studies). ``seed``: an int or the
     ``SeedSequence`` of a study job (the Result then records its entropy and spawn key).
     """
+    from .algorithms import backends
+
     spec = problem(problem_name)
     method_name, m = spec.method(method)
     if solver is not None:
@@ -176,10 +142,13 @@ def solve(problem_name: str, scenario: str | None = None, method: str | None = N
     if spec.load is not None:
         sc, sc_name = spec.load(scenario, spec.default_scenario, overrides, values)
     else:
-        sc, sc_name = load_scenario(spec.scenario_class, spec.name, scenario, spec.default_scenario, overrides, values)
+        sc, sc_name = load_scenario(spec.scenario_class, spec.name, scenario, spec.default_scenario, overrides,
+                                    values, folder=spec.scenario_dir)
     start = time.perf_counter()
     result = m.run(sc, np.random.default_rng(seed), solver)
     if isinstance(seed, np.random.SeedSequence):
         seed = {"entropy": seed.entropy, "spawn_key": list(seed.spawn_key)}
-    return result.replace(seed=seed, scenario_name=sc_name, method=method_name,
-                          time_s=max(result.time_s, time.perf_counter() - start))
+    if result.method != method_name or result.problem != spec.name:
+        raise RuntimeError(f"method '{method_name}' of '{spec.name}' returned a result for "
+                           f"'{result.problem}' / '{result.method}'")
+    return result.replace(seed=seed, scenario_name=sc_name, time_s=max(result.time_s, time.perf_counter() - start))

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from .result import Status
+from .result import Status, Termination
 
 #: Table I of the BS-selection paper.
 DEFAULT_MU = 3e4
@@ -25,7 +25,8 @@ DEFAULT_TOL = 1e-3
 
 @dataclass
 class AOOutcome:
-    status: Status                       # OPTIMAL: converged; LIMIT: max_iter reached; else a block's failure
+    status: Status                       # OPTIMAL: every block solve succeeded; else the failing block's status
+    termination: Termination
     state: Any
     history: list[dict] = field(default_factory=list)
     iterations: int = 0
@@ -51,7 +52,8 @@ def alternate(state: Any, steps: Sequence[Callable[[Any], tuple[Any, Status]]],
             new_state, status = step(state)
             solves += 1
             if status != Status.OPTIMAL:
-                return AOOutcome(status, state, history, it - 1, solves, time.perf_counter() - start,
+                return AOOutcome(status, Termination.SOLVER_FAILURE, state, history, it - 1, solves,
+                                 time.perf_counter() - start,
                                  [f"iteration {it}: a block subproblem returned {status.value}; stopped"])
             state = new_state
         new_value, record = objective(state)
@@ -59,7 +61,9 @@ def alternate(state: Any, steps: Sequence[Callable[[Any], tuple[Any, Status]]],
         if log:
             log(f"AO iteration {it}: penalized objective {new_value:.10g}")
         if abs(new_value - value) <= tol * max(abs(new_value), 1e-12):
-            return AOOutcome(Status.OPTIMAL, state, history, it, solves, time.perf_counter() - start)
+            return AOOutcome(Status.OPTIMAL, Termination.CONVERGED, state, history, it, solves,
+                             time.perf_counter() - start)
         value = new_value
-    return AOOutcome(Status.LIMIT, state, history, max_iter, solves, time.perf_counter() - start,
+    return AOOutcome(Status.OPTIMAL, Termination.ITERATION_LIMIT, state, history, max_iter, solves,
+                     time.perf_counter() - start,
                      [f"no convergence within {max_iter} iterations"])

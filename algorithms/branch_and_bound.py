@@ -80,7 +80,7 @@ import cvxpy as cp
 import numpy as np
 
 from . import backends
-from .result import Status
+from .result import Status, Termination
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,7 @@ class BranchAndBoundOutcome:
     """
 
     status: Status
+    termination: Termination
     objective: float | None
     values: dict | None
     payload: Any
@@ -535,15 +536,15 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
         lb = lower()
         return ub - lb <= abs_gap or (ub - lb) / max(abs(ub), 1e-10) <= rel_gap
 
-    stop_reason = None
+    stop_reason, termination = None, Termination.CONVERGED
     while heap:
         if gap_closed():
             break
         if time_limit_s is not None and time.perf_counter() - start >= time_limit_s:
-            stop_reason = f"time limit {time_limit_s:g} s"
+            stop_reason, termination = f"time limit {time_limit_s:g} s", Termination.TIME_LIMIT
             break
         if node_limit is not None and stats["nodes"] >= node_limit:
-            stop_reason = f"node limit {node_limit}"
+            stop_reason, termination = f"node limit {node_limit}", Termination.NODE_LIMIT
             break
         node = heapq.heappop(heap)
         if node.bound >= best["value"] - tol(best["value"]):     # pruned by the parent's bound, no solve
@@ -613,9 +614,9 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
     elif not heap and stop_reason is None and stats["unresolved"] == 0 and not math.isfinite(closed_min):
         status = Status.INFEASIBLE
     elif stop_reason is not None:
-        status = Status.LIMIT
+        status = Status.NO_SOLUTION
     else:
-        status = Status.ERROR
+        status, termination = Status.ERROR, Termination.SOLVER_FAILURE
     if stop_reason:
         notes.append(f"stopped by the {stop_reason}")
     if stats["retried"]:
@@ -628,7 +629,7 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
     _emit(log, f"branch-and-bound {status.value}: {stats['nodes']} nodes, {stats['sdp']} SDP solves, "
                f"bounds [{lb:.10g}, {ub:.10g}]")
     return BranchAndBoundOutcome(
-        status=status, objective=relax.sign * ub_int if has else None, values=best["values"],
+        status=status, termination=termination, objective=relax.sign * ub_int if has else None, values=best["values"],
         payload=best["payload"], lower_bound=lb, upper_bound=ub, gap=gap, nodes=stats["nodes"],
         sdp_solves=stats["sdp"], history=history, unresolved=stats["unresolved"], incumbent_calls=stats["calls"],
         sense=sense, solver="+".join(sorted(stats["solvers"])) or None, time_s=time.perf_counter() - start,

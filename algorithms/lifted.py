@@ -63,6 +63,34 @@ def biorthogonal_basis(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray
     return np.concatenate([dual, complement], axis=1)
 
 
+#: Largest condition number of the unit-norm primary vectors (CU channels) for which :func:`scaled_basis` uses the
+#: dual basis. Nearly parallel channels (e.g. LoS CUs in one direction from a BS) make the dual columns huge; the
+#: orthonormal basis is then the better-conditioned choice. Measured: parallel LoS channels (cond ~1e16) fail every
+#: Clarabel attempt with the dual basis, and are proven infeasible with the orthonormal one (detection model).
+DUAL_CONDITION_LIMIT = 1e4
+
+
+def scaled_basis(primary: np.ndarray, secondary: np.ndarray, scale: np.ndarray, *, unit_columns=(),
+                 cap_at_unit_power: bool = False) -> np.ndarray:
+    """The basis every SDR template of the papers uses: :func:`biorthogonal_basis` with dual column j scaled by
+    ``scale[j]`` (the interference CU j tolerates, so its form is an order-one entry), capped at unit norm with
+    ``cap_at_unit_power``, and the ``unit_columns`` normalized (a CU's own signal column); an orthonormal basis of the
+    same span (exact, less well scaled) when there are more primary vectors than dimensions or they are nearly
+    parallel (condition number of the unit-norm vectors > DUAL_CONDITION_LIMIT)."""
+    n_dim, p = primary.shape
+    directions = primary / np.linalg.norm(primary, axis=0)
+    if p > n_dim or np.linalg.cond(directions) > DUAL_CONDITION_LIMIT:
+        return subspace_basis(np.concatenate([primary, secondary], axis=1))
+    basis = biorthogonal_basis(primary, secondary)
+    factor = np.broadcast_to(np.asarray(scale, float), (p,))
+    if cap_at_unit_power:
+        factor = np.minimum(factor, 1.0 / np.linalg.norm(basis[:, :p], axis=0))
+    basis[:, :p] *= factor
+    for j in unit_columns:
+        basis[:, j] /= np.linalg.norm(basis[:, j])
+    return basis
+
+
 def trace_row(basis: np.ndarray) -> np.ndarray:
     """Row ((2r)^2,) such that ``row @ vec(Z) = tr(X)`` for X = B Y(Z) B^H (any basis, orthonormal or not)."""
     return 0.5 * embed(basis.conj().T @ basis).ravel()

@@ -17,25 +17,57 @@ import numpy as np
 
 
 class Status(str, enum.Enum):
-    """Termination status. ``OPTIMAL_INACCURATE`` is never promoted to ``OPTIMAL``."""
+    """What came back (a solution status). Why the run stopped is :class:`Termination`, kept apart (as Pyomo's
+    ``SolutionStatus`` and ``TerminationCondition``). ``*_INACCURATE`` is never promoted; :func:`finalize` owns the
+    rules that set these."""
 
-    OPTIMAL = "optimal"                      # proven optimal (within solver tolerances)
-    FEASIBLE = "feasible"                    # a verified solution without an optimality proof (heuristic, gap > 0)
+    OPTIMAL = "optimal"                      # proven optimal within the stated tolerance, verified
+    FEASIBLE = "feasible"                    # a verified solution without an optimality proof (heuristic, gap > tol)
     INFEASIBLE = "infeasible"                # proven infeasible
     UNBOUNDED = "unbounded"
-    OPTIMAL_INACCURATE = "optimal_inaccurate"
+    OPTIMAL_INACCURATE = "optimal_inaccurate"    # the solver stopped short of its tolerances, or failed verification
+    FEASIBLE_INACCURATE = "feasible_inaccurate"  # a heuristic's point that fails verification
     INFEASIBLE_INACCURATE = "infeasible_inaccurate"
     UNBOUNDED_INACCURATE = "unbounded_inaccurate"
-    LIMIT = "limit"                          # stopped by a time/node/iteration limit without a solution
+    NO_SOLUTION = "no_solution"              # stopped (a limit, an infeasible rounded choice) without a solution
     ERROR = "error"                          # every solver attempt failed
+
+    @classmethod
+    def _missing_(cls, value):
+        return cls.NO_SOLUTION if value == "limit" else None     # result files written before the split
 
     @property
     def has_solution(self) -> bool:
-        return self in (Status.OPTIMAL, Status.FEASIBLE, Status.OPTIMAL_INACCURATE)
+        return self in (Status.OPTIMAL, Status.FEASIBLE, Status.OPTIMAL_INACCURATE, Status.FEASIBLE_INACCURATE)
 
     @property
     def inaccurate(self) -> bool:
         return self.value.endswith("_inaccurate")
+
+
+class Termination(str, enum.Enum):
+    """Why a run stopped, apart from what it returned (:class:`Status`)."""
+
+    CONVERGED = "converged"                  # the method ran to its own end (a solver's answer, AO's stopping test)
+    TIME_LIMIT = "time_limit"
+    NODE_LIMIT = "node_limit"
+    ITERATION_LIMIT = "iteration_limit"
+    INFEASIBLE_CHOICE = "infeasible_choice"  # a heuristic's discrete choice (e.g. AO's rounding) admits no solution
+    SOLVER_FAILURE = "solver_failure"        # a subproblem's solver failed on every attempt
+    INTERRUPTED = "interrupted"              # Ctrl-C / SIGTERM
+
+
+#: Relative gap within which a method with a valid bound may call its point optimal (:func:`finalize`).
+GAP_TOLERANCE = 1e-6
+
+
+def relative_gap(objective: float | None, bound: float | None) -> float | None:
+    """|objective - bound| / max(|objective|, 1e-10); None without both; inf for an infinite bound."""
+    if objective is None or bound is None:
+        return None
+    if not math.isfinite(bound) or not math.isfinite(objective):
+        return math.inf
+    return abs(objective - bound) / max(abs(objective), 1e-10)
 
 
 def encode(value: Any) -> Any:
@@ -83,12 +115,15 @@ class Result:
     ``solution`` holds the decision variables (beamformers ``w``: (L, K, N) complex, covariances ``R``: (L, N, N)
     complex, discrete choices); ``metrics`` hold paper-unit figures of merit; ``verified`` / ``max_violation`` /
     ``violations`` come from :mod:`isacopt.algorithms.verify`. Branch-and-bound fills ``nodes``, ``sdp_solves``,
-    ``lower_bound``, ``upper_bound``, ``gap``; AO fills ``history``.
+    ``lower_bound``, ``upper_bound``, ``gap``; AO fills ``history``. ``termination`` says why the run stopped;
+    ``attempts`` holds the conic solver attempts (:class:`~.backends.conic.Attempt` records as dicts) when the
+    method made a single conic solve.
     """
 
     problem: str
     method: str
     status: Status
+    termination: Termination = Termination.CONVERGED
     objective: float | None = None
     objective_name: str = ""
     sense: str = "min"
@@ -111,6 +146,7 @@ class Result:
     scenario_name: str | None = None
     channels: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
 
     def replace(self, **changes) -> "Result":
         return dataclasses.replace(self, **changes)
@@ -129,6 +165,7 @@ class Result:
         names = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in names}
         kwargs["status"] = Status(kwargs["status"])
+        kwargs["termination"] = Termination(kwargs.get("termination", "converged"))
         for key in ("solution", "channels", "metrics"):
             if key in kwargs:
                 kwargs[key] = decode(kwargs[key])

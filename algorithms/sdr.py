@@ -8,7 +8,8 @@ module) and never knows which paper it serves. The model provides:
 - ``recover()`` -> ``(solution, claimed)``: read the optimal variables, apply the rank-one recovery, and convert the
   solver's optimal value into the quantity the model's ``assess`` will recompute (``claimed``);
 - ``assess(solution, claimed)`` -> :class:`Assessment`: objective, metrics and :class:`~.verify.Check` list, recomputed
-  from the solution with plain NumPy against the original, unrelaxed constraints;
+  from the solution with plain NumPy against the original, unrelaxed constraints, and whether an optimal solve
+  proves the point optimal (``proven``; else the relaxation's ``bound`` and the gap decide, :func:`.finalize`);
 - ``describe()`` -> ``(scenario dict, channels dict)`` for the self-contained JSON result;
 - ``precheck()`` -> ``None`` or the reason the instance is infeasible by a simple certificate (checked first);
 - attributes ``problem_name``, ``method``, ``objective_name``, ``sense``; optionally ``bounded = True`` when the
@@ -23,17 +24,20 @@ from typing import Any
 import numpy as np
 
 from . import backends, verify
-from .result import Result, Status
+from .finalize import finalize
+from .result import Result, Status, Termination
 
 
 @dataclass
 class Assessment:
+    """What a model recomputes from a solution (NumPy, original constraints), for :func:`.finalize`."""
+
     objective: float
     metrics: dict[str, Any]
     checks: list[verify.Check]
     notes: list[str] = field(default_factory=list)
-    status: Status | None = None     # replaces an OPTIMAL solver status when verified (e.g. FEASIBLE after
-                                     # Gaussian randomization: no optimality proof for the unrelaxed problem)
+    proven: bool = True              # an optimal solve proves this point optimal (False after Gaussian randomization)
+    bound: float | None = None       # a valid bound on the optimum in the objective's units (the relaxation value)
 
 
 def constructive_rank_one(w_matrix: np.ndarray, h: np.ndarray, floor: float = 0.0):
@@ -70,35 +74,31 @@ def nearest_psd(matrix: np.ndarray) -> np.ndarray:
 
 
 def solve_relaxation(model, solver: str | None = None) -> Result:
-    """Solve ``model``'s relaxation, recover a rank-one solution, verify it; one :class:`Result`."""
+    """Solve ``model``'s relaxation, recover a rank-one solution, verify it; one :class:`Result` (:func:`.finalize`)."""
     start = time.perf_counter()
     scenario, channels = model.describe()
     base = dict(problem=model.problem_name, method=model.method, objective_name=model.objective_name,
                 sense=model.sense, scenario=scenario, channels=channels)
     reason = model.precheck()
     if reason is not None:
-        return Result(status=Status.INFEASIBLE, time_s=time.perf_counter() - start, notes=[reason], **base)
+        return finalize(dict(base, notes=[reason]), status=Status.INFEASIBLE, time_s=time.perf_counter() - start)
     model.bind()
     outcome = backends.solve_conic(model.problem, solver)
-    base.update(solver=outcome.solver, solver_time_s=outcome.solve_time_s, notes=outcome.notes)
-    if outcome.status in (Status.UNBOUNDED, Status.UNBOUNDED_INACCURATE) and getattr(model, "bounded", False):
-        base["notes"] = base["notes"] + [f"the solver reported {outcome.status.value}, impossible for this model "
+    base.update(solver=outcome.solver, solver_time_s=outcome.solve_time_s, notes=outcome.notes,
+                attempts=[a.to_dict() for a in outcome.attempts])
+    status = outcome.status
+    if status in (Status.UNBOUNDED, Status.UNBOUNDED_INACCURATE) and getattr(model, "bounded", False):
+        base["notes"] = base["notes"] + [f"the solver reported {status.value}, impossible for this model "
                                          "(its objective is bounded by its constraints): a numerical failure, not a property"]
-        return Result(status=Status.ERROR, time_s=time.perf_counter() - start, **base)
-    if not outcome.status.has_solution:
-        return Result(status=outcome.status, time_s=time.perf_counter() - start, **base)
+        return finalize(base, status=Status.ERROR, termination=Termination.SOLVER_FAILURE,
+                        time_s=time.perf_counter() - start)
+    if not status.has_solution:
+        return finalize(base, status=status, time_s=time.perf_counter() - start,
+                        termination=Termination.SOLVER_FAILURE if status is Status.ERROR else Termination.CONVERGED)
     solution, claimed = model.recover()
-    assessment = model.assess(solution, claimed)
-    report = verify.verify(assessment.checks)
-    notes = base.pop("notes") + assessment.notes
-    if not report.passed:
-        notes.append(f"verification failed: worst constraint '{report.worst}' violated by {report.max_violation:.2e}")
-    status = outcome.status      # a model may downgrade OPTIMAL (e.g. to FEASIBLE), never upgrade an inaccurate solve
-    if assessment.status is not None and outcome.status is Status.OPTIMAL and report.passed:
-        status = assessment.status
-    return Result(status=status, objective=assessment.objective, solution=solution,
-                  metrics=assessment.metrics, verified=report.passed, max_violation=report.max_violation,
-                  violations=report.violations, time_s=time.perf_counter() - start, notes=notes, **base)
+    a = model.assess(solution, claimed)
+    return finalize(base, status=status, objective=a.objective, checks=a.checks, bound=a.bound, proven=a.proven,
+                    notes=a.notes, solution=solution, metrics=a.metrics, time_s=time.perf_counter() - start)
 
 
 def gaussian_candidates(rng: np.random.Generator, matrix: np.ndarray, count: int) -> np.ndarray:

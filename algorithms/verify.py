@@ -27,8 +27,11 @@ class Check:
     scale: np.ndarray | float | None = None
 
     def violation(self) -> float:
-        """Largest relative violation (<= 0 means satisfied)."""
+        """Largest relative violation (<= 0 means satisfied); +inf when a value is NaN or infinite, or a bound NaN
+        (a NaN compares False with everything and would otherwise pass)."""
         v = np.asarray(self.values, float)
+        if not np.all(np.isfinite(v)) or np.any(np.isnan(np.asarray(self.bounds, float))):
+            return np.inf
         b = np.broadcast_to(np.asarray(self.bounds, float), v.shape)
         scale = np.abs(b) if self.scale is None else np.broadcast_to(np.asarray(self.scale, float), v.shape)
         scale = np.where(scale > 0, scale, 1.0)
@@ -82,3 +85,4 @@ def verify(checks: list[Check], tol: float = TOLERANCE) -> Verification:
     violations = {c.name: c.violation() for c in checks}
     worst = max(violations.values(), default=-np.inf)
     return Verification(bool(worst <= tol), max(float(worst), 0.0), {k: max(v, 0.0) for k, v in violations.items()})
+

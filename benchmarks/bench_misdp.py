@@ -20,7 +20,6 @@ import warnings
 
 import numpy as np
 
-from isacopt.algorithms import baselines
 from isacopt.algorithms.result import Status
 from isacopt.data.loader import load_scenario
 from isacopt.models import bs_selection as bs
@@ -103,8 +102,8 @@ def main(argv=None):
         t = time.perf_counter()
         ao = bs.run_ao(inst)
         row.update(ao=ao, ao_s=time.perf_counter() - t, opt=opt)
-        schemes = [baselines.scheme1(inst), baselines.scheme2(inst, np.random.default_rng(seed + 1000)),
-                   baselines.scheme3(inst)]
+        schemes = [bs.scheme1(inst), bs.scheme2(inst, np.random.default_rng(seed + 1000)),
+                   bs.scheme3(inst)]
         row["gaps"] = [gap(r.objective if r.status == Status.FEASIBLE else None, opt) for r in schemes]
         row["ao_gap"] = gap(ao.objective if ao.status == Status.FEASIBLE else None, opt)
         pct = 100.0 * b.sdp_solves / row["enum_sdp"] if not args.no_enum else float("nan")

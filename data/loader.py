@@ -88,12 +88,13 @@ def build(cls, values: dict[str, Any], origin: str):
 
 
 def load_scenario(cls, problem: str, source: str | Path | None, default: str,
-                  overrides: list[str] | tuple[str, ...] = (), values: dict[str, Any] | None = None):
+                  overrides: list[str] | tuple[str, ...] = (), values: dict[str, Any] | None = None,
+                  folder: Path = SCENARIO_DIR):
     """Resolve, read, override and validate a scenario for ``problem``; returns (scenario, name).
 
     ``overrides`` are CLI ``key=value`` strings; ``values`` already-typed overrides (parameter studies), applied last.
     """
-    path = resolve_path(source if source is not None else default, SCENARIO_DIR, "scenario")
+    path = resolve_path(source if source is not None else default, folder, "scenario")
     raw = read_toml(path, "scenario")
     owner = raw.pop("problem", problem)
     if owner != problem:

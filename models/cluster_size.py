@@ -41,6 +41,7 @@ import numpy as np
 from scipy import integrate, special
 
 from ..data.schema import require, spec, validate
+from ..registry import Method, Problem, register
 
 PROBLEM = "cluster-size"
 CI_Z = 1.959963984540054          # two-sided 95 % normal quantile for Monte Carlo confidence intervals
@@ -483,8 +484,9 @@ def _compute_tables(M, alpha, beta, density, C, start) -> AseTables:
 
 # ================================================================================================ integer programs
 @dataclass(frozen=True)
-class Choice:
-    """What a method returns before assessment: status, the tuple (or None) and method-specific extras."""
+class ClusterChoice:
+    """What a method returns before assessment: status, the tuple (or None) and method-specific extras.
+    ``proven``: an ``optimal`` status proves the tuple optimal (false for ``evaluate``, which optimizes nothing)."""
 
     status: object
     tuple: tuple[int, int, int, int] | None          # (J, K, Q, L)
@@ -494,6 +496,7 @@ class Choice:
     gap: float | None = None
     evaluations: int = 0                             # objective evaluations (exhaustive, search)
     notes: tuple[str, ...] = ()
+    termination: object = None                       # Termination of the integer solve (MILP)
 
 
 def feasible_tuples(tx_antennas: int, max_targets: int):
@@ -524,16 +527,16 @@ def objective_values(tables: AseTables, scenario: ClusterSizeScenario, J, K, Q, 
     return tc, ok
 
 
-def solve_exhaustive(tables: AseTables, scenario: ClusterSizeScenario) -> Choice:
+def solve_exhaustive(tables: AseTables, scenario: ClusterSizeScenario) -> ClusterChoice:
     """Evaluate every feasible tuple (vectorized) and return the best; (P2) with no admissible tuple: infeasible."""
     from ..algorithms.result import Status
     J, K, Q, L = feasible_tuples(scenario.tx_antennas, scenario.max_targets)
     value, ok = objective_values(tables, scenario, J, K, Q, L)
     if not ok.any():
-        return Choice(Status.INFEASIBLE, None, "enumeration", evaluations=J.size)
+        return ClusterChoice(Status.INFEASIBLE, None, "enumeration", evaluations=J.size)
     value = np.where(ok, value, -np.inf)
     i = int(np.argmax(value))
-    return Choice(Status.OPTIMAL, (int(J[i]), int(K[i]), int(Q[i]), int(L[i])), "enumeration", float(value[i]),
+    return ClusterChoice(Status.OPTIMAL, (int(J[i]), int(K[i]), int(Q[i]), int(L[i])), "enumeration", float(value[i]),
                   evaluations=J.size)
 
 
@@ -593,7 +596,7 @@ def _comm_max_prop3(tables: AseTables, P: int, alpha: float, l_min: int = 1):
     return (*best, evals)
 
 
-def solve_search(tables: AseTables, scenario: ClusterSizeScenario) -> Choice:
+def solve_search(tables: AseTables, scenario: ClusterSizeScenario) -> ClusterChoice:
     """The paper's structure, exact: (J, Q) pairs in order of a bound, pruned; K scanned, L in closed form.
 
     - T_c depends on (J, Q) only through P = J(Q-1) and decreases in P (Theorem 1); its maximum over (K, L) at fixed P,
@@ -611,7 +614,7 @@ def solve_search(tables: AseTables, scenario: ClusterSizeScenario) -> Choice:
     q_min = s.sensing_cluster_min if p2 else 1
     pairs = [(j, q) for j in range(1, s.max_targets + 1) for q in range(max(q_min, 1), (M - 2) // j + 2)]
     if not pairs:
-        return Choice(Status.INFEASIBLE, None, "search")
+        return ClusterChoice(Status.INFEASIBLE, None, "search")
     cmax, evals = {}, 0
     for P in sorted({j * (q - 1) for j, q in pairs}):
         value, *_, e = _comm_max_prop3(tables, P, s.path_loss_exponent, l_min)
@@ -643,8 +646,8 @@ def solve_search(tables: AseTables, scenario: ClusterSizeScenario) -> Choice:
         if value[t] > best:
             best, best_tuple = float(value[t]), (j, int(K[t]), q, int(L[t]))
     if best_tuple is None:
-        return Choice(Status.INFEASIBLE, None, "search", evaluations=evals)
-    return Choice(Status.OPTIMAL, best_tuple, "search", best, evaluations=evals)
+        return ClusterChoice(Status.INFEASIBLE, None, "search", evaluations=evals)
+    return ClusterChoice(Status.OPTIMAL, best_tuple, "search", best, evaluations=evals)
 
 
 def best_comm_tables(tables: AseTables, scenario: ClusterSizeScenario) -> dict:
@@ -747,7 +750,7 @@ def read_milp(m) -> tuple[int, int, int, int]:
     return int(j), int(k), int(q), m._best[k, p][1]
 
 
-def solve_milp(tables: AseTables, scenario: ClusterSizeScenario, solver: str | None = None) -> Choice:
+def solve_milp(tables: AseTables, scenario: ClusterSizeScenario, solver: str | None = None) -> ClusterChoice:
     """Build the MILP and solve it through ``algorithms.backends.solve_integer`` (HiGHS default, Gurobi if licensed)."""
     import time
 
@@ -757,7 +760,7 @@ def solve_milp(tables: AseTables, scenario: ClusterSizeScenario, solver: str | N
     build = time.perf_counter() - start
     if m is None:
         from ..algorithms.result import Status
-        return Choice(Status.INFEASIBLE, None, "model", notes=("MILP: no admissible (J, Q), (K, P) or (K, Q) choice "
+        return ClusterChoice(Status.INFEASIBLE, None, "model", notes=("MILP: no admissible (J, Q), (K, P) or (K, Q) choice "
                                                                 "remains after the (P2) thresholds (proven before any "
                                                                 "solve)",))
     # HiGHS 1.16's presolve takes 2-220 s on this model where the solve without it takes 0.05-0.7 s (measured at
@@ -766,8 +769,9 @@ def solve_milp(tables: AseTables, scenario: ClusterSizeScenario, solver: str | N
     notes = (f"MILP: {len(m.v) + len(m.r) + len(m.z)} binaries, built in {build:.2f} s, solved in {out.solve_time_s:.2f} s",
              *out.notes)
     if not out.status.has_solution:
-        return Choice(out.status, None, out.solver, notes=notes)
-    return Choice(out.status, read_milp(m), out.solver, out.objective, out.bound, out.gap, notes=notes)
+        return ClusterChoice(out.status, None, out.solver, notes=notes, termination=out.termination)
+    return ClusterChoice(out.status, read_milp(m), out.solver, out.objective, out.bound, out.gap, notes=notes,
+                         termination=out.termination)
 
 
 # ================================================================================================ result
@@ -780,7 +784,7 @@ METHODS = {
 }
 
 
-def solve_fixed(tables: AseTables, scenario: ClusterSizeScenario) -> Choice:
+def solve_fixed(tables: AseTables, scenario: ClusterSizeScenario) -> ClusterChoice:
     """The scenario's fixed tuple: FEASIBLE when it meets (16a)/(16b) (and (19) for P2), else INFEASIBLE."""
     from ..algorithms.result import Status
     s = scenario
@@ -788,10 +792,10 @@ def solve_fixed(tables: AseTables, scenario: ClusterSizeScenario) -> Choice:
     fits = K * L + J * (Q - 1) + 1 <= s.tx_antennas and J <= s.max_targets
     value, ok = objective_values(tables, s, [J], [K], [Q], [L]) if fits else (None, [False])
     if not (fits and bool(np.asarray(ok).ravel()[0])):
-        return Choice(Status.INFEASIBLE, None, "evaluation", evaluations=1,
+        return ClusterChoice(Status.INFEASIBLE, None, "evaluation", evaluations=1,
                       notes=(f"(J, K, Q, L) = ({J}, {K}, {Q}, {L}) violates KL + J(Q-1) + 1 <= M_t = {s.tx_antennas}, "
                              "J <= J_max or the (P2) thresholds",))
-    return Choice(Status.FEASIBLE, (J, K, Q, L), "evaluation", float(np.asarray(value).ravel()[0]), evaluations=1)
+    return ClusterChoice(Status.FEASIBLE, (J, K, Q, L), "evaluation", float(np.asarray(value).ravel()[0]), evaluations=1)
 
 
 def recompute_rates(scenario: ClusterSizeScenario, J: int, K: int, Q: int, L: int) -> tuple[float, float]:
@@ -805,7 +809,7 @@ def recompute_rates(scenario: ClusterSizeScenario, J: int, K: int, Q: int, L: in
     return rc, rs
 
 
-def assess(scenario: ClusterSizeScenario, choice: Choice, tables: AseTables):
+def assess(scenario: ClusterSizeScenario, choice: ClusterChoice, tables: AseTables):
     """Objective, metrics and NumPy re-checks of a returned tuple: integrality and bounds (16b)/(19c), (16a)/(19b),
     (P2)'s thresholds (19a) with the recomputed rates, and the objective against the recomputed analytic ASE."""
     from ..algorithms import verify
@@ -846,8 +850,8 @@ def solve(scenario: ClusterSizeScenario, method: str, rng: np.random.Generator |
     """
     import time
 
-    from ..algorithms import verify
-    from ..algorithms.result import Result
+    from ..algorithms.finalize import finalize
+    from ..algorithms.result import Termination
     from ..data.loader import scenario_dict
     s = scenario
     start = time.perf_counter()
@@ -876,20 +880,35 @@ def solve(scenario: ClusterSizeScenario, method: str, rng: np.random.Generator |
     base = dict(problem=PROBLEM, method=method, objective_name=name, sense="max", solver=choice.solver,
                 scenario=scenario_dict(s), notes=notes)
     timing = {"method_time_s": method_time, "table_time_s": tables.build_time_s if fresh else 0.0}
+    termination = choice.termination or Termination.CONVERGED
     if choice.tuple is None:
-        return Result(status=choice.status, metrics=timing, time_s=time.perf_counter() - start,
-                      solver_time_s=method_time, upper_bound=choice.bound, **base)
+        return finalize(base, status=choice.status, termination=termination, metrics=timing,
+                        time_s=time.perf_counter() - start, solver_time_s=method_time, upper_bound=choice.bound)
     objective, metrics, checks = assess(s, choice, tables)
-    check = verify.verify(checks)
     metrics.update(timing)
     J, K, Q, L = choice.tuple
     if s.monte_carlo_trials > 0 and rng is not None:
         metrics["monte_carlo"] = simulate(s, J, K, Q, L, rng).as_dict()
         metrics.update({f"mc_{k}": v for k, v in metrics["monte_carlo"].items() if k != "trials"})
     bounds = {}
-    if method == "milp":
+    if method == "milp":            # the solver's incumbent and bound, as it reported them
         bounds = dict(lower_bound=choice.claimed, upper_bound=choice.bound, gap=choice.gap)
-    return Result(status=choice.status, objective=objective, solution={"J": J, "K": K, "Q": Q, "L": L},
-                  metrics=metrics, verified=check.passed, max_violation=check.max_violation,
-                  violations=check.violations, time_s=time.perf_counter() - start, solver_time_s=method_time,
-                  **bounds, **base)
+    return finalize(base, status=choice.status, objective=objective, checks=checks, proven=method != "evaluate",
+                    termination=termination, solution={"J": J, "K": K, "Q": Q, "L": L}, metrics=metrics,
+                    time_s=time.perf_counter() - start, solver_time_s=method_time, **bounds)
+
+
+# ================================================================================================ registration
+register(Problem(
+    name=PROBLEM,
+    paper="Meng, Masouros, 'Networked ISAC Coordinated Beamforming and Cooperative BS Cluster Optimization' "
+          "(seed 004)",
+    scenario_class=ClusterSizeScenario,
+    default_scenario="cluster_size",
+    methods={m: Method(lambda sc, rng, solver=None, m=m: solve(sc, m, rng, solver), text, "integer",
+                       proves=m != "evaluate") for m, text in METHODS.items()},
+    default_method="search",
+    summary_metrics=("comm_ase", "sensing_ase", "weighted_ase", "comm_rate_nats", "sensing_rate_nats"),
+    parameters={"tx_antennas": "M_t", "rho": "weight of the communication ASE in (P1)",
+                "program": "P1 (weighted ASE (16)) or P2 (comm ASE with thresholds (19))"},
+))

@@ -33,6 +33,7 @@ from ..algorithms.sdr import Assessment, constructive_rank_one, eigen_ratio, nea
 from ..data.schema import require, spec, validate
 from ..errors import ScenarioError
 from . import channels, geometry
+from ..registry import Method, Problem, register
 from .units import db_to_linear, dbm_to_watt, linear_to_db, watt_to_dbm
 
 PROBLEM = "detection"
@@ -287,13 +288,6 @@ VARIANTS = {  # method name -> (information beamforming, echo used for detection
 }
 
 
-#: Largest condition number of a BS's unit-norm CU channel matrix for which the dual (zero-forcing) basis is used.
-#: Nearly parallel channels (e.g. LoS CUs in one direction from a BS) make the dual columns huge; the orthonormal
-#: basis is then the better-conditioned choice. Measured: parallel LoS channels (cond ~1e16) fail every Clarabel
-#: attempt with the dual basis, and are proven infeasible with the orthonormal one.
-DUAL_CONDITION_LIMIT = 1e4
-
-
 class DetectionModel:
     """(P1)-(P4) of one instance for one method, in the form :func:`~isacopt.algorithms.sdr.solve_relaxation` takes.
 
@@ -353,16 +347,8 @@ class DetectionModel:
         """BS l's basis for one variable, CU columns scaled as described in the class docstring."""
         L, K, N, _ = self.inst.shape
         comm, sens = self.comm[l], self.sens[l]
-        directions = comm / np.linalg.norm(comm, axis=0)
-        if L * K > N or np.linalg.cond(directions) > DUAL_CONDITION_LIMIT:
-            # no (usable) dual basis: orthonormal basis of the same span (exact, less well scaled)
-            return lifted.subspace_basis(np.concatenate([comm, sens], axis=1))
-        basis = lifted.biorthogonal_basis(comm, sens)          # column j: unit form value (noise units) for CU j
-        basis[:, :L * K] *= np.sqrt(self.tolerable)            # ... rescaled to CU j's tolerable interference
         signal = [l * K + own] if own is not None else (range(L * K) if self.inst.scenario.receiver == 2 else [])
-        for j in signal:
-            basis[:, j] /= np.linalg.norm(basis[:, j])
-        return basis
+        return lifted.scaled_basis(comm, sens, np.sqrt(self.tolerable), unit_columns=signal)
 
     def precheck(self) -> str | None:
         """Infeasibility certificate: SINR_j <= |h^H w|^2 / sigma^2 <= ||h||^2 P_max / sigma^2 = SNR_j for every CU."""
@@ -474,3 +460,28 @@ def direct_problem(inst: DetectionInstance, method: str = "sdr") -> tuple[cp.Pro
         cons.append(f >= omega)
     problem = cp.Problem(cp.Maximize(omega), cons)
     return problem, {"W": W, "R": R, "omega": omega, "scale": scale / P}
+
+
+# ================================================================================================ registration
+def _run(method: str):
+    def run(scenario, rng, solver=None):
+        from ..algorithms.sdr import solve_relaxation
+        return solve_relaxation(DetectionModel(draw_instance(scenario, rng), method), solver)
+    return run
+
+
+METHOD_HELP = {"sdr": "the paper's SDR (SDR1.1)-(SDR4.1) with the rank-one construction of Prop. 1-2 (optimal)",
+               "zf": "benchmark: ZF information beams (44), optimized powers and sensing covariance",
+               "sensing-only": "benchmark: detection from the dedicated sensing echoes only (45)-(48)"}
+
+register(Problem(
+    name=PROBLEM,
+    paper="Cheng, Fang, Xu, Ng, 'Optimal Coordinated Transmit Beamforming for Networked ISAC' (seed 003)",
+    scenario_class=DetectionScenario,
+    default_scenario="detection_k1",
+    methods={m: Method(_run(m), METHOD_HELP[m]) for m in VARIANTS},      # each a tight SDR: optimal is a proof
+    default_method="sdr",
+    summary_metrics=("p_detect_min", "sinr_db", "bs_power_w", "sensing_power_w"),
+    parameters={"scenario": "I (synchronized BSs, (P1)/(P2)) or II (direct links only, (P3)/(P4))",
+                "receiver": "1 (Type-I CUs, (P1)/(P3)) or 2 (Type-II CUs, (P2)/(P4))"},
+))

@@ -270,10 +270,12 @@ def test_verification_detects_a_corrupted_solution(paper_k1):
 def test_clarabel_and_scs_agree_type2(paper_k1, method):
     """Two independent algorithms (interior point, first-order splitting) on the same model: SCS through the backend
     (eps 1e-7) converges on the Type-II problems and agrees with Clarabel far inside 1e-4. Its constraint accuracy is
-    that of a first-order method (SINR within ~1e-4 relative), which ``verify`` reports rather than hides."""
+    that of a first-order method (SINR within ~1e-4 relative), which ``verify`` reports rather than hides: a point that
+    fails the 1e-6 verification is ``optimal_inaccurate``, never ``optimal`` (:func:`~isacopt.algorithms.finalize`)."""
     ref = solve(paper_k1, method, "clarabel", receiver=2)
     other = solve(paper_k1, method, "scs", receiver=2)
-    assert other.solver == "SCS" and other.status is Status.OPTIMAL
+    assert other.solver == "SCS" and other.attempts[-1]["status"] == "optimal"
+    assert other.status is (Status.OPTIMAL if other.verified else Status.OPTIMAL_INACCURATE)
     assert other.max_violation < 1e-3
     e_ref, e_other = (10 ** (r.metrics["reflection_power_dbm"].min() / 10) for r in (ref, other))
     assert e_other == pytest.approx(e_ref, rel=1e-4)

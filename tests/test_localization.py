@@ -308,10 +308,12 @@ def test_gaussian_randomization_on_a_rank_two_point(small):
 
 
 def test_randomization_path_through_the_driver(small, monkeypatch):
-    """Forcing the 'not rank one' branch: status FEASIBLE (no optimality proof), verified, count and gap reported."""
+    """Forcing the 'not rank one' branch: no proof, so FEASIBLE with the gap to the relaxation bound, or OPTIMAL only
+    when the randomized beams meet that bound within GAP_TOLERANCE (here the relaxation is in fact rank one)."""
     monkeypatch.setattr(lz, "RANK_ONE_RATIO", 0.0)
     r = solve(small, "sdr", randomizations=20)
-    assert r.status is Status.FEASIBLE and r.verified and r.metrics["randomizations"] == 20
+    assert r.verified and r.metrics["randomizations"] == 20 and r.lower_bound == r.metrics["relaxation_bound"]
+    assert r.status is (Status.OPTIMAL if r.gap <= 1e-6 else Status.FEASIBLE)
     assert r.metrics["relaxation_gap"] >= -1e-9 and "Gaussian randomizations" in r.notes[-1]
     assert r.objective >= r.metrics["relaxation_bound"] * (1 - 1e-9)
 
@@ -331,9 +333,10 @@ def test_verification_detects_corrupted_beams(paper_results, paper):
 def test_clarabel_and_scs_agree(paper, paper_results, method):
     """Interior point vs first-order splitting on the same scaled model, default scenario: optimal (never
     optimal_inaccurate) and the same CRLB to 1e-4. SCS's constraint accuracy is a first-order method's (SINR within
-    ~3e-5 relative on the SDR, reported by ``verify``)."""
+    ~3e-5 relative on the SDR, reported by ``verify``: then ``optimal_inaccurate``, never ``optimal``)."""
     other = solve(paper, method, "scs")
-    assert other.solver == "SCS" and other.status is Status.OPTIMAL
+    assert other.solver == "SCS" and other.attempts[-1]["status"] == "optimal"
+    assert other.status is (Status.OPTIMAL if other.verified else Status.OPTIMAL_INACCURATE)
     assert other.max_violation < 1e-4
     assert other.objective == pytest.approx(paper_results[method].objective, rel=1e-4)
 

@@ -243,7 +243,7 @@ def test_closed_form_stage_b_is_feasible_for_the_sdp_form(monkeypatch):
     (minimize the budgets keeping stage A's CRB and SINR within RELAX): the SDP, solved to optimality, cannot use
     more budget, and every level is within the previous budgets. RELAX = 1e-2 here: the SDP's condition grows like
     1/RELAX^2 and Clarabel reports optimal_inaccurate at the module's 1e-5 (why stage B uses the closed form)."""
-    monkeypatch.setattr(rp, "RELAX", 1e-2)
+    monkeypatch.setattr(rp.design, "RELAX", 1e-2)
     d = rp.Design(rp.draw_instance(scenario(), np.random.default_rng(3)), "blp-cbf")
     a = rp._StageA(d).solve(d.initial_state())
     assert a.status == Status.OPTIMAL

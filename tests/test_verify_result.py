@@ -39,3 +39,55 @@ def test_result_json_round_trip(tmp_path):
     back = Result.load(r.save(tmp_path / "r.json"))
     assert back.status is Status.OPTIMAL and np.array_equal(back.solution["w"], w)
     assert Status.OPTIMAL_INACCURATE.inaccurate and not Status.OPTIMAL.inaccurate
+
+
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_nan_or_infinite_values_fail_wherever_they_stand(position):
+    """A NaN compares False with everything: a NaN violation used to pass unless it was the first check."""
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        checks = [verify.at_most("a", 0.5, 1.0), verify.at_least("b", 2.0, 1.0)]
+        checks.insert(position, verify.close("bad", [1.0, bad], 1.0))
+        report = verify.verify(checks)
+        assert not report.passed and report.worst == "bad" and report.max_violation == float("inf")
+    assert not verify.verify([verify.at_most("nan bound", 0.5, float("nan"))]).passed
+
+
+BASE = dict(problem="p", method="m", objective_name="power", sense="min")
+OK = [verify.at_most("p", 1.0, 1.0)]
+BROKEN = [verify.at_most("p", 1.1, 1.0)]
+
+
+def test_finalize_status_rules():
+    from isacopt.algorithms.finalize import finalize
+    from isacopt.algorithms.result import Termination
+    # an exact method's optimal verified point is optimal; a heuristic's is feasible with its gap ...
+    assert finalize(BASE, status=Status.OPTIMAL, objective=2.0, checks=OK).status is Status.OPTIMAL
+    h = finalize(BASE, status=Status.OPTIMAL, objective=2.0, checks=OK, proven=False, bound=1.5)
+    assert h.status is Status.FEASIBLE and h.gap == pytest.approx(0.25) and (h.lower_bound, h.upper_bound) == (1.5, 2.0)
+    assert finalize(BASE, status=Status.OPTIMAL, objective=2.0, checks=OK, proven=False).status is Status.FEASIBLE
+    # ... and optimal only at a valid bound within the tolerance
+    tight = finalize(BASE, status=Status.OPTIMAL, objective=2.0, checks=OK, proven=False, bound=2.0 * (1 - 1e-9))
+    assert tight.status is Status.OPTIMAL and tight.gap < 1e-8
+    # a bound past the objective (beyond the tolerance) is not a bound: not used, said so
+    wrong = finalize(BASE, status=Status.OPTIMAL, objective=2.0, checks=OK, proven=False, bound=2.5)
+    assert wrong.status is Status.FEASIBLE and wrong.gap is None and "wrong side" in wrong.notes[-1]
+    mx = finalize(dict(BASE, sense="max"), status=Status.OPTIMAL, objective=2.0, checks=OK, proven=False, bound=3.0)
+    assert mx.status is Status.FEASIBLE and (mx.lower_bound, mx.upper_bound) == (2.0, 3.0)
+    # never upgrade an inaccurate solve; never call an unverified point optimal or feasible
+    assert finalize(BASE, status=Status.OPTIMAL_INACCURATE, objective=2.0, checks=OK,
+                    bound=2.0).status is Status.OPTIMAL_INACCURATE
+    bad = finalize(BASE, status=Status.OPTIMAL, objective=2.0, checks=BROKEN)
+    assert bad.status is Status.OPTIMAL_INACCURATE and bad.verified is False and "'p'" in bad.notes[-1]
+    assert finalize(BASE, status=Status.OPTIMAL, objective=2.0, checks=BROKEN,
+                    proven=False).status is Status.FEASIBLE_INACCURATE
+    # no solution: the solver's status and why it stopped, kept apart
+    lim = finalize(BASE, status=Status.NO_SOLUTION, termination=Termination.TIME_LIMIT)
+    assert lim.status is Status.NO_SOLUTION and lim.termination is Termination.TIME_LIMIT and lim.objective is None
+    with pytest.raises(TypeError):                      # a solution always comes with its checks
+        finalize(BASE, status=Status.OPTIMAL, objective=2.0)
+
+
+def test_old_result_files_load():
+    old = {"problem": "p", "method": "m", "status": "limit"}     # written before termination existed
+    r = Result.from_dict(old)
+    assert r.status is Status.NO_SOLUTION and r.termination.value == "converged"

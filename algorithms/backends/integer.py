@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from ...errors import SolverError
-from ..result import Status
+from ..result import Status, Termination
 from .availability import DEFAULT_INTEGER, canonical_name, require_usable
 
 @dataclass
@@ -19,6 +19,7 @@ class IntegerOutcome:
     gap: float | None            # relative gap |objective - bound| / max(|objective|, 1e-10)
     solve_time_s: float
     notes: list[str] = field(default_factory=list)
+    termination: Termination = Termination.CONVERGED
 
 
 _PYOMO_NAMES = {"HIGHS": "highs", "GUROBI": "gurobi_direct"}
@@ -64,6 +65,8 @@ def solve_integer(model, solver: str | None = None, *, time_limit: float | None 
         notes.append(f"{name} reported infeasible-or-unbounded; re-solved with presolve off")
         off = {"HIGHS": {"presolve": "off"}, "GUROBI": {"DualReductions": 0}}[name]
         res = _pyomo_solve(model, name, time_limit, rel_gap, {**per_solver.get(name, {}), **off})
+    _LIMITS = {TC.maxTimeLimit: Termination.TIME_LIMIT, TC.iterationLimit: Termination.ITERATION_LIMIT,
+               TC.objectiveLimit: Termination.ITERATION_LIMIT, TC.interrupted: Termination.INTERRUPTED}
     tc, sol = res.termination_condition, res.solution_status
     has_solution = sol in (SolutionStatus.optimal, SolutionStatus.feasible)
     if has_solution:
@@ -80,8 +83,9 @@ def solve_integer(model, solver: str | None = None, *, time_limit: float | None 
         status = Status.INFEASIBLE
     elif tc == TC.unbounded:
         status = Status.UNBOUNDED
-    elif tc in (TC.maxTimeLimit, TC.iterationLimit, TC.objectiveLimit, TC.interrupted):
-        status = Status.FEASIBLE if has_solution else Status.LIMIT
+    elif tc in _LIMITS:
+        status = Status.FEASIBLE if has_solution else Status.NO_SOLUTION
     else:
         status = Status.ERROR
-    return IntegerOutcome(status, name, obj, bound, gap, time.perf_counter() - start, notes)
+    termination = _LIMITS.get(tc, Termination.CONVERGED if status is not Status.ERROR else Termination.SOLVER_FAILURE)
+    return IntegerOutcome(status, name, obj, bound, gap, time.perf_counter() - start, notes, termination)

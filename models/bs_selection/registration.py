@@ -1,0 +1,47 @@
+"""BS selection: the methods and the registration of the problem."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...algorithms.result import Result
+from ...registry import Method, Problem, register
+from .scenario import BSSelectionScenario, PROBLEM, draw_instance
+from .exact import run_bnb, run_enumeration
+from .ao import run_ao
+from .schemes import scheme1, scheme2, scheme3
+
+
+# ================================================================================================ registry glue
+def _method(name: str):
+    def run(scenario: BSSelectionScenario, rng: np.random.Generator, solver: str | None = None) -> Result:
+        inst = draw_instance(scenario, rng)
+        if name == "scheme2":
+            return scheme2(inst, rng, solver)
+        return {"bnb": run_bnb, "enumeration": run_enumeration, "ao": run_ao, "scheme1": scheme1,
+                "scheme3": scheme3}[name](inst, solver)
+    return run
+
+
+METHOD_HELP = {
+    "bnb": "exact branch-and-bound on the lifted MISDP (13) (certificate: nodes, SDP solves, bounds, gap)",
+    "enumeration": "ground truth: the inner SDP (23) for all S (S-1)^K (receiver, association) choices",
+    "ao": "the paper's Algorithm 1 (penalty (16) + MM (17), alternating (22)/(23)), then the rounded choice",
+    "scheme1": "baseline: receiver = BS nearest the target, association and beamforming optimized",
+    "scheme2": "baseline: random receiver and association, beamforming optimized",
+    "scheme3": "baseline: fixed bistatic pair BS1 -> BS2, association and beamforming optimized",
+}
+METHODS = {name: (_method(name), text) for name, text in METHOD_HELP.items()}
+
+
+register(Problem(
+    name=PROBLEM,
+    paper="Xu, Xu, Xie, Song, 'Joint BS Selection, User Association, and Beamforming Design for Network ISAC' "
+          "(seed 002)",
+    scenario_class=BSSelectionScenario,
+    default_scenario="bs_selection",
+    methods={m: Method(run, text, proves=m in ("bnb", "enumeration")) for m, (run, text) in METHODS.items()},
+    default_method="bnb",
+    summary_metrics=("choice", "total_power_dbm", "crlb_m2", "sinr_db", "bs_power_w"),
+    parameters={"num_bs": "S, number of BSs", "num_users": "K, number of CUs",
+                "sinr_db": "Gamma (Fig. 3)", "crlb_max_m2": "epsilon"},
+))

@@ -1,0 +1,594 @@
+"""Robust precoding: one design (level x scheme), its budgets, and stages A/B of Algorithm 1 for the AO driver."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...algorithms import backends, lifted
+from ...algorithms.ao_precoding import Step
+from ...algorithms.result import Status
+from ...errors import ScenarioError
+from ..units import db_to_linear, linear_to_db
+from .scenario import Instance, METHODS
+from .physics import fim, fim_decoupling, fim_forms, jacobians, leakage, radar_covariance, worst_interference_bound
+from .templates import (_UPPER, _blp_masks, _blp_template, _polish_template, _real_matrix, _real_rows, _slp_template,
+                        _span)
+
+
+#: Relative slack of the SDP form of (P1.B)/(P2.B)/(P3.B) (:meth:`Design.bind_b`, used for diagnostics only): with
+#: the paper's exact constraint (CRB and SINR kept at stage A's optimum) its feasible set is the optimal face of stage
+#: A (no interior); an interior of relative width RELAX gives a KKT system with condition ~1/RELAX^2, and Clarabel
+#: fails (InsufficientProgress / AlmostSolved) for RELAX <= 1e-3 on CoMP instances (measured, seeds 3-4). Stage B of
+#: the AO therefore solves the exact (RELAX = 0) problem in closed form (:meth:`Design.levels`).
+RELAX = 1e-5
+#: Budgets are never lowered below this fraction of their initial value (an interference 30 dB under the initial
+#: budget, i.e. 20 dB under the noise, changes a SINR by 1 %); a budget of 0 would restrict the next stage A to a face
+#: of the PSD cone, where Slater's condition fails.
+BUDGET_FLOOR = 1e-3
+#: Stage B sets a budget to the level it measures times (1 + LEVEL_MARGIN), so stage A's solution stays strictly
+#: feasible for the next stage A despite solver residuals (~1e-10).
+LEVEL_MARGIN = 1e-7
+#: The SCA recovery stops when its objective improves by less than this (relative); every iterate is verified-feasible.
+POLISH_TOL = 1e-3
+#: Upper bound on the scaled CRB variable f (needed for rho = 0, where f is not in the objective). Written as
+#: (1 / F_CAP) f <= 1: as f <= F_CAP the 1e6 entered b, and Clarabel, which measures its primal residual relative to
+#: ||b||, reported 1e-10 for points whose power and leakage rows were violated by ~1e-3 (SCA polish, SLP-CBF seed 3).
+F_CAP = 1e6
+#: The stage-A (and normalization) solves first try Clarabel without its Ruiz equilibration (then the full ladder,
+#: :func:`backends.conic_attempts`): those templates are scaled already (noise units, I_ref, D F D), and
+#: re-equilibrating them made stage A of robust BLP-CBF (delta = 0.01) end AlmostSolved at 1e-10 on 23 of 40 BSs
+#: (first attempt, 20 Sec. VI draws; 4 of 40 without it) and cost 1-3 more iterations everywhere (SLP-CBF: 27.4 vs
+#: 24.5 on average). Only a first attempt: on one Fig. 8 draw (seed 7, draw 1, N = 6) every unequilibrated rung
+#: failed where the equilibrated ladder solves. The SCA polish keeps equilibration: without it a polish ended
+#: "optimal" with an ICI row violated by 1.4e-6 (Fig. 9 quick study, budgets 0 dB, seed 19).
+CLARABEL = {"equilibrate_enable": False}
+#: Angles of the beampattern metric (Fig. 4): -90 to 90 deg in 1-deg steps.
+
+
+# ================================================================================================ design
+@dataclass
+class _Unit:
+    """One optimization problem: BS m for CBF (users ordered own-first), all BSs jointly for CoMP."""
+
+    targets: list[int]              # target (cell) indices whose FIM it constrains
+    users: list[tuple[int, int]]    # (cell, user) in unit order; the first n_own are served by this unit
+    n_own: int
+    q: np.ndarray                   # (c, nu) channels in noise units (received q^H x / sigma_c)
+    basis: np.ndarray               # (c, r) orthonormal
+    E: list[np.ndarray]             # per target (3, M, c)
+    power: list[np.ndarray]         # per power group (c, c) 0/1 diagonal selectors
+    leak: np.ndarray                # (c, n_leak) conj(v_mn), n != m (CBF)
+    bs: int | None                  # CBF: the BS index
+
+
+class Design:
+    """The robust precoder design of one instance for one method (``blp``/``slp`` x ``cbf``/``comp``).
+
+    Normalizations: channels divided by sigma_c (so SINR forms are in noise units and the CSI radius is
+    delta / sigma_c), powers in P_t, interference in units of I_ref (geometric mean of the squared user-channel norm and the budget), budgets relative to their
+    initial values, the FIM decoupled (:meth:`_scale`) and scaled by D = diag(f_tt, f_aa, f_aa)^(-1/2) (its entries at the isotropic covariance,
+    largest over targets for f_tt), the SINR variable relative to gamma_th (BLP) or sqrt(gamma_th) (SLP).
+    """
+
+    def __init__(self, inst: Instance, method: str, solver: str | None = None):
+        self.inst, self.method, self.solver = inst, method, solver
+        self.level, self.scheme = METHODS[method]
+        s = inst.scenario
+        J, K, N, M = inst.shape
+        self.J, self.K, self.N, self.L = J, K, N, s.frame_length
+        self.gamma_th = float(db_to_linear(s.sinr_db))
+        self.psi = np.pi / s.psk_order
+        self.delta_n = s.csi_error / np.sqrt(inst.noise_c) * (np.sqrt(J) if self.scheme == "comp" else 1.0)
+        self.budget0 = {"intra": float(db_to_linear(s.intra_budget_db)), "inter": float(db_to_linear(s.inter_budget_db)),
+                        "comp": float(db_to_linear(s.comp_budget_db)), "leak": s.leak_power_fraction}
+        if self.level == "slp":   # SLP budgets bound ICI amplitudes (56): sqrt of the power budget
+            self.budget0["inter"] = float(np.sqrt(self.budget0["inter"]))
+        # interference unit I_ref: with the dual basis (columns sqrt(I_ref) q_j / ||q_j||^2 for near-orthogonal users)
+        # the lifted entries that carry power are ~||q||^2 / I_ref and those bounded by a budget b are ~b / I_ref;
+        # I_ref = sqrt(||q||^2 b) (median squared user-channel norm in noise units, largest budget) centres both
+        # around one. Measured on stage A, seeds 3-6, Clarabel at 1e-10 (optimal / solves), delta = 0 and 0.01:
+        # I_ref = b = 10 (before): 8/8 and ~2/8 (BLP-CBF); the geometric mean: see the README; the results are
+        # invariant to the unit.
+        power = np.sum(np.abs(inst.h) ** 2, axis=(0, -1) if self.scheme == "comp" else -1)
+        budget = max(self.budget0["intra"], self.budget0["inter"], self.budget0["comp"])
+        self.i_ref = float(np.sqrt(np.median(power) / inst.noise_c * budget))
+        self.units = self._units()
+        self._scale()
+        self.nf = None
+        self.solver_time = 0.0
+        self.statuses: list[Status] = []
+        self.solvers: dict[str, int] = {}           # conic solves answered per solver
+        self.retried = 0                            # conic solves that needed more than one attempt
+
+    # ------------------------------------------------------------------ geometry of the units
+    def _units(self) -> list[_Unit]:
+        inst, J, K, N = self.inst, self.J, self.K, self.N
+        sc = np.sqrt(inst.noise_c)
+        units = []
+        if self.scheme == "cbf":
+            for m in range(J):
+                users = [(m, k) for k in range(K)] + [(n, k) for n in range(J) if n != m for k in range(K)]
+                q = np.stack([inst.h[m, n, k] for n, k in users], axis=1) / sc
+                E = [jacobians(inst, m, "cbf")]
+                leak = np.stack([inst.v[m, n].conj() for n in range(J) if n != m], axis=1) if J > 1 else np.zeros((N, 0))
+                basis = self._basis(q, np.concatenate([_span([e.conj().T for e in E[0]]), leak], axis=1))
+                units.append(_Unit([m], users, K, q, basis, E, [np.eye(N)], leak, m))
+        else:
+            users = [(m, k) for m in range(J) for k in range(K)]
+            q = inst.h_stacked().T / sc
+            E = [jacobians(inst, m, "comp") for m in range(J)]
+            spans = [_span([e.conj().T for e in Em]) for Em in E]
+            basis = self._basis(q, np.concatenate(spans, axis=1))
+            power = [np.diag(np.repeat(np.arange(J) == m, N).astype(float)) for m in range(J)]
+            units.append(_Unit(list(range(J)), users, J * K, q, basis, E, power, np.zeros((J * N, 0)), None))
+        return units
+
+    def _basis(self, q: np.ndarray, rest: np.ndarray) -> np.ndarray:
+        """Basis of the span of every form: columns dual to the user channels (q_j^H b_i = sqrt(I_ref) delta_ij, so
+        user j's form is I_ref Y_jj: interference budgets become bounds on single entries of order one), then
+        orthonormal directions orthogonal to the users (target and leakage directions). Falls back to an orthonormal
+        basis when there are more users than dimensions or their channels are nearly parallel (as the detection
+        module does)."""
+        c, nu = q.shape
+        if nu > c:
+            raise ScenarioError(f"{self.method} needs every BS to control all J*K = {nu} users: J*K must not exceed "
+                                f"the {c} antennas of a precoder (raise tx_antennas or lower users_per_cell)")
+        basis = lifted.biorthogonal_basis(q, rest)
+        if self.level == "slp":
+            # SLP constrains x_s linearly, so the dual directions buy nothing; with them (norm ~ sqrt(I_ref) / ||q||,
+            # ~0.03 at 40 dB) the lifted entries reach ~1e3 for unit power and Clarabel's objective crept by 1e-4
+            # after its gap had reached 1e-9. An orthonormal basis of the same span keeps every entry <= 1.
+            return np.linalg.qr(basis)[0]
+        basis[:, :nu] *= np.sqrt(self.i_ref)
+        return basis
+
+    def _scale(self):
+        """Per target FIM decoupling and scaling at the isotropic covariance (no ICR interference).
+
+        Decoupling: the angle's nuisance amplitude is re-parametrized, alpha' = alpha + (a + j b) theta, i.e. the
+        FIM is replaced by T^T F T with T = [[1, 0, 0], [a, 1, 0], [b, 0, 1]], a = -F_tr / F_rr, b = -F_ti / F_ii
+        at the isotropic covariance. [F^-1]_11 (the CRB) is unchanged for every R (T is unit lower triangular), as
+        are F_ri = 0 and F_ii = F_rr. Without it F_tt - (F_tr^2 + F_ti^2) / F_rr cancels ~90 % of F_tt (the array
+        phase reference is its first element: F_tr ~ -0.9 F_tt), and the SCA polish ended AlmostSolved at 1e-10 in
+        most rounds."""
+        inst = self.inst
+        self.f_tt, self.f_aa, self.T = {}, {}, {}
+        for u in self.units:
+            c = u.q.shape[0]
+            R = np.eye(c) / self.N
+            for t, m in enumerate(u.targets):
+                F = fim(u.E[t], inst.noise_r * np.eye(inst.shape[3]), R, self.L)
+                self.T[m] = T = fim_decoupling(F)
+                self.f_aa[m] = F[1, 1]
+                self.f_tt[m] = (T.T @ F @ T)[0, 0]
+        for u in self.units:   # one theta scale per unit (CoMP shares the corner f across targets)
+            top = max(self.f_tt[m] for m in u.targets)
+            for m in u.targets:
+                self.f_tt[m] = top
+
+    def _dscale(self, m):
+        return np.array([1 / np.sqrt(self.f_tt[m]), 1 / np.sqrt(self.f_aa[m]), 1 / np.sqrt(self.f_aa[m])])
+
+    def _cov(self, m, leak):
+        """C_m of (11) with leak[n] (or one value for every BS n) the power BS n radiates towards target m."""
+        return radar_covariance(self.inst, m, self.scheme, np.broadcast_to(leak, (self.J,)))
+
+    def icr_leak(self, state) -> np.ndarray:
+        """leak[n] of (11) per BS n for the CBF FIM: the leakage budget (``icr_covariance = "budget"``, a bound valid
+        for any precoders within it) or Algorithm 1 step 4 (``"precoders"``): BS n's leakage in the previous round
+        (stage B's per-BS level), isotropic precoders at full power before the first round."""
+        return np.full(self.J, state["leak"]) if state.get("icr") is None else state["icr"]
+
+    def leak_cap(self, u: _Unit, state) -> float:
+        """BS u.bs's leakage budget; with "precoders" also at most the leak the other BSs' C_m assume for it (so
+        their CRB bounds stay certified)."""
+        return state["leak"] if state.get("icr") is None else min(state["leak"], float(state["icr"][u.bs]))
+
+    def fim_forms_scaled(self, u: _Unit, leak) -> list[np.ndarray]:
+        """Per target the scaled forms D M D (3, 3, c, c) with C_m at leak (:meth:`icr_leak`, CBF)."""
+        out = []
+        for t, m in enumerate(u.targets):
+            Mf = np.einsum("ki,lj,klab->ijab", self.T[m], self.T[m], fim_forms(u.E[t], self._cov(m, leak), self.L))
+            d = self._dscale(m)
+            out.append(Mf * (d[:, None] * d[None, :])[:, :, None, None])
+        return out
+
+    # ------------------------------------------------------------------ state
+    def initial_state(self) -> dict:
+        b = self.budget0
+        icr = None
+        if self.scheme == "cbf" and self.inst.scenario.icr_covariance == "precoders":
+            iso = np.broadcast_to(np.eye(self.N) / self.N, (self.J, self.N, self.N))   # P_t I / N per BS
+            icr = np.where(np.eye(self.J, dtype=bool), 0.0, leakage(self.inst, iso)).max(axis=1)
+        return {"intra": np.full(self.J, b["intra"]), "inter": b["inter"], "comp": b["comp"], "leak": b["leak"],
+                "icr": icr, "X": [None] * len(self.units), "g": np.ones(len(self.units)), "f": np.zeros(len(self.units))}
+
+    def weights(self, u_index: int, rho: float | None = None):
+        rho = self.inst.scenario.rho if rho is None else rho
+        nf_r, nf_c = (1.0, 1.0) if self.nf is None else (self.nf[0][u_index], self.nf[1][u_index])
+        return rho / nf_r, (1.0 - rho) / nf_c
+
+    # ------------------------------------------------------------------ binding
+    def _bind_common(self, problem_params, u: _Unit, state):
+        """Parameters shared by stages A and B (forms, powers, FIM at the current leakage budget)."""
+        p = problem_params
+        U = u.basis
+        lvl = self.level
+        if lvl == "blp":
+            if "chol" in p:
+                p["chol"].value = (2 * self.delta_n / np.sqrt(self.i_ref)) * self._chol(U)
+                p["d2"].value = (self.delta_n ** 2 / self.i_ref) * lifted.trace_row(U)[None]
+            p["power"].value = np.stack([lifted.matrix_rows(U, g[None])[0] for g in u.power])
+            rows = lambda Mx: lifted.matrix_rows(U, Mx)                            # noqa: E731
+        else:
+            c, r = U.shape
+            ext = np.zeros((c + 1, r + 1), complex)
+            ext[:c, :r], ext[c, r] = U, 1.0
+            pad = lambda Mx: np.pad(Mx, ((0, 0), (0, 1), (0, 1)))                  # noqa: E731
+            rows = lambda Mx: lifted.matrix_rows(ext, pad(Mx))                     # noqa: E731
+            p["power"].value = np.stack([rows(g[None])[0] for g in u.power])
+            g_own = U.conj().T @ u.q
+            ci = []
+            t = np.tan(self.psi)
+            for s in range(self.L):
+                blocks = []
+                for j in range(u.n_own):
+                    m, k = u.users[j]
+                    rr = _real_rows(g_own[:, j] * self.inst.symbols[m, k, s])       # [Re y~; Im y~] rows
+                    blocks.append(np.stack([rr[1] - t * rr[0], -rr[1] - t * rr[0]]))
+                ci.append(np.concatenate(blocks))
+            for s in range(self.L):
+                p["ci"][s].value = ci[s]
+            if "ci_xmap" in p:
+                p["ci_xmap"].value = self.delta_n / np.cos(self.psi) * _real_matrix(U)
+            if "ici" in p:
+                p["ici"].value = np.concatenate([_real_rows(g_own[:, j]) for j in range(u.n_own, len(u.users))])
+                if "ici_xmap" in p:
+                    p["ici_xmap"].value = self.delta_n * _real_matrix(U)
+        if "leak" in p:
+            p["leak"].value = np.stack([rows(np.outer(l, l.conj())[None])[0] for l in u.leak.T]) / self.budget0["leak"]
+        Ms = self.fim_forms_scaled(u, self.icr_leak(state))
+        p["fim"].value = np.concatenate([np.stack([rows(Mt[i, j][None])[0] for i, j in _UPPER]) for Mt in Ms])
+
+    def _template(self, stage):
+        c, r = self.units[0].basis.shape
+        robust = bool(self.delta_n > 0)
+        if self.level == "blp":
+            return _blp_template(self.scheme, self.J, self.K, r, stage, robust)
+        return _slp_template(self.scheme, self.J, self.K, c, r, self.L, stage, robust)
+
+    def bind_a(self, i: int, state, rho: float | None = None):
+        u = self.units[i]
+        problem, p, var = self._template("A")
+        self._bind_common(p, u, state)
+        wt, wg = self.weights(i, rho)
+        p["wt"].value, p["wg"].value, p["f_cap_inv"].value = wt, wg, 1.0 / F_CAP
+        if self.level == "blp":
+            if self.scheme == "cbf":
+                m = u.bs
+                cap = np.r_[np.full(self.K, state["intra"][m]), np.full(len(u.users) - self.K, state["inter"] / max(self.J - 1, 1))]
+                denom = state["intra"][m] + state["inter"] + 1.0
+            else:
+                cap = np.full(len(u.users), state["comp"])
+                denom = state["comp"] + 1.0
+            p["cap"].value = cap / self.i_ref
+            scale = 1.0 / (self.gamma_th * denom)
+            self._bind_signal(p, u, scale)
+        else:
+            amp2 = state["inter"] ** 2 if self.scheme == "cbf" else 0.0
+            p["ci_c"].value = np.sqrt(self.gamma_th * (1.0 + amp2)) * np.tan(self.psi)
+            if "ici_cap" in p:
+                p["ici_cap"].value = state["inter"] / np.sqrt(max(self.J - 1, 1))
+        if "leak_cap" in p:
+            p["leak_cap"].value = self.leak_cap(u, state) / self.budget0["leak"]
+        return problem, p, var
+
+    @staticmethod
+    def _chol(U):
+        """Real form of the Cholesky factor R_B (B^H B = R_B^H R_B): ||B y|| = ||R_B y||."""
+        return _real_matrix(np.linalg.cholesky(U.conj().T @ U).conj().T)
+
+    def _bind_signal(self, p, u, scale):
+        """Own-signal lower bound (re-derived (22)) times ``scale``: I_ref Y_vv - 2 delta sqrt(I_ref) ||R_B Y e_v||."""
+        p["sig_scale"].value = np.full(u.n_own, scale * self.i_ref)
+        if "sig_chol" not in p:
+            return
+        chol = self._chol(u.basis)
+        for v in range(u.n_own):
+            p["sig_chol"][v].value = scale * 2 * self.delta_n * np.sqrt(self.i_ref) * chol
+
+    def b_old(self, i: int, state) -> np.ndarray:
+        """Current budgets of unit i relative to their initial values (stage B may not exceed them)."""
+        b0 = self.budget0
+        if self.scheme == "comp":
+            return np.array([state["comp"] / b0["comp"]])
+        if self.level == "blp":
+            return np.array([state["intra"][self.units[i].bs] / b0["intra"], state["inter"] / b0["inter"],
+                             self.leak_cap(self.units[i], state) / b0["leak"]])
+        return np.array([state["inter"] / b0["inter"], self.leak_cap(self.units[i], state) / b0["leak"]])
+
+    def bind_b(self, i: int, state):
+        u = self.units[i]
+        problem, p, var = self._template("B")
+        self._bind_common(p, u, state)
+        b0 = self.budget0
+        relax = 1.0 + RELAX     # the stage-A optimum lies on these boundaries; keep a strict interior
+        g = state["g"][i] if self.inst.scenario.rho < 1 else 1.0
+        gamma_star = self.gamma_th * (g if self.level == "blp" else g ** 2) / relax
+        p["f_star_inv"].value = np.full(len(u.targets), 1.0 / (state["f"][i] * relax))
+        if self.level == "blp":
+            if self.scheme == "cbf":
+                m = u.bs
+                unit = np.array([b0["intra"], b0["inter"], 0.0]) / self.i_ref
+                _, capsel, sigsel = _blp_masks("cbf", self.J, self.K)
+                p["capsel"].value = capsel * unit
+                p["sigsel"].value = sigsel * unit
+                p["sig_const"].value = np.full(self.K, (state["inter"] + 1.0) / self.i_ref)
+                p["b_old"].value = np.array([state["intra"][m] / b0["intra"], state["inter"] / b0["inter"],
+                                             state["leak"] / b0["leak"]])
+                p["bw"].value = np.ones(3)
+            else:
+                unit = np.array([b0["comp"]]) / self.i_ref
+                _, capsel, sigsel = _blp_masks("comp", self.J, self.K)
+                p["capsel"].value, p["sigsel"].value = capsel * unit, sigsel * unit
+                p["sig_const"].value = np.full(len(u.users), 1.0 / self.i_ref)
+                p["b_old"].value = np.array([state["comp"] / b0["comp"]])
+                p["bw"].value = np.ones(1)
+            self._bind_signal(p, u, 1.0 / (gamma_star * self.i_ref))
+        else:
+            p["ci_const"].value = np.sqrt(gamma_star * (1.0 + state["inter"] ** 2)) * np.tan(self.psi)
+            p["ici_unit"].value = b0["inter"] / np.sqrt(max(self.J - 1, 1))
+            p["b_old"].value = np.array([state["inter"] / b0["inter"], state["leak"] / b0["leak"]])
+            p["bw"].value = np.ones(2)
+        return problem, p, var
+
+    # ------------------------------------------------------------------ read back
+    def levels(self, i: int, X: np.ndarray) -> np.ndarray:
+        """Budget levels (relative to their initial values, ordered as :meth:`b_old`) that unit i's relaxed solution X
+        (:meth:`read`) actually uses: the worst-case (23) interference of every user group, the leakage (48b), for
+        SLP the ICI amplitude (56). These are the smallest budgets under which X stays feasible, i.e. the solution of
+        (P1.B)/(P2.B)/(P3.B) with the paper's constraint "keep stage A's CRB and SINR" (whose feasible set is stage
+        A's optimal face; for a unique stage-A optimum, this point)."""
+        u, b0, dn = self.units[i], self.budget0, self.delta_n
+        nu = len(u.users)
+        if self.level == "blp":
+            mask = _blp_masks(self.scheme, self.J, self.K)[0]
+            inter = np.zeros(nu)
+            for v in range(u.n_own):
+                worst = worst_interference_bound(u.q.T, np.broadcast_to(X[v], (nu,) + X[v].shape), dn)
+                inter += mask[:, v] * worst
+            R = X.sum(axis=0)
+            if self.scheme == "comp":
+                return np.array([inter.max() / b0["comp"]])
+            leak = max((np.real(l.conj() @ R @ l) for l in u.leak.T), default=0.0)      # J = 1: no other cells
+            return np.array([inter[:self.K].max() / b0["intra"],
+                             inter[self.K:].max(initial=0.0) * max(self.J - 1, 1) / b0["inter"], leak / b0["leak"]])
+        c = u.q.shape[0]
+        x = X[:, :c, c]                                                          # (L, c)
+        amp = np.abs(x.conj() @ u.q[:, u.n_own:]) + dn * np.linalg.norm(x, axis=1)[:, None]
+        R = X[:, :c, :c].mean(axis=0)
+        leak = max((np.real(l.conj() @ R @ l) for l in u.leak.T), default=0.0)
+        return np.array([amp.max(initial=0.0) * np.sqrt(max(self.J - 1, 1)) / b0["inter"], leak / b0["leak"]])
+
+    def read(self, i: int, var) -> np.ndarray:
+        """Relaxed solution of unit i: BLP (n_own, c, c) beam covariances; SLP (L, c + 1, c + 1) lifted matrices."""
+        U = self.units[i].basis
+        if self.level == "blp":
+            return np.stack([lifted.to_hermitian(z.value, U) for z in var["z"]])
+        c, r = U.shape
+        ext = np.zeros((c + 1, r + 1), complex)
+        ext[:c, :r], ext[c, r] = U, 1.0
+        return np.stack([lifted.to_hermitian(z.value, ext) for z in var["z"]])
+
+    # ------------------------------------------------------------------ recovery: constructive rank one + SCA
+    def initial_vectors(self, i: int, X: np.ndarray) -> np.ndarray:
+        """Vectors (nv, c) from a relaxed solution: w_v = W_v q_v / sqrt(q_v^H W_v q_v) (BLP), x_s (SLP)."""
+        u = self.units[i]
+        c = u.q.shape[0]
+        if self.level == "slp":
+            return X[:, :c, c].copy()
+        out = np.zeros((u.n_own, c), complex)
+        for v in range(u.n_own):
+            wq = X[v] @ u.q[:, v]
+            power = np.real(np.vdot(u.q[:, v], wq))
+            out[v] = wq / np.sqrt(power) if power > 0 else 0.0
+        return out
+
+    def fim_factors(self, u: _Unit, leak):
+        """Per target the real maps A (3, 2M, 2c) with G(x)[:, i] = A_i x and F(x) = sum over vectors of G^T G
+        (scaled FIM): A_i = sqrt(2 L w) D_i [C^-1/2 E_i] in real form, w = 1 (BLP) or 1/L (SLP)."""
+        weight = 2.0 * self.L * (1.0 if self.level == "blp" else 1.0 / self.L)
+        out = []
+        for t, m in enumerate(u.targets):
+            Wc = np.linalg.inv(np.linalg.cholesky(self._cov(m, leak)))
+            d = self._dscale(m)
+            A = np.einsum("ij,irc->jrc", self.T[m], np.stack([_real_matrix(Wc @ u.E[t][i]) for i in range(3)]))
+            out.append(np.sqrt(weight) * d[:, None, None] * A)
+        return out
+
+    def polish(self, i: int, state: dict, x0: np.ndarray):
+        """SCA in vector form from x0 (nv, c) with the budgets of ``state``. Returns (x, f bound, history, note)."""
+        u = self.units[i]
+        c = u.q.shape[0]
+        problem, p, var = _polish_template(self.level, self.scheme, self.J, self.K, c, self.L, bool(self.delta_n > 0))
+        wt, wg = self.weights(i)
+        p["wt"].value, p["f_cap_inv"].value = wt, 1.0 / F_CAP
+        for g_i, sel in enumerate(u.power):
+            p["power"][g_i].value = _real_matrix(sel)
+        if "leak" in p:
+            p["leak"].value = np.concatenate([_real_rows(l) for l in u.leak.T])
+            p["leak_amp"].value = np.sqrt(self.leak_cap(u, state))
+        if self.level == "blp":
+            qn = np.linalg.norm(u.q, axis=0)
+            p["users"].value = np.concatenate([_real_rows(q / n) for q, n in zip(u.q.T, qn)])
+            p["delta_u"].value = self.delta_n / qn
+            if self.scheme == "cbf":
+                m = u.bs
+                denom = state["intra"][m] + state["inter"] + 1.0
+                cap = np.r_[np.full(self.K, state["intra"][m]), np.full(len(u.users) - self.K, state["inter"] / max(self.J - 1, 1))]
+            else:
+                denom = state["comp"] + 1.0
+                cap = np.full(len(u.users), state["comp"])
+            p["sig_c"].value = np.sqrt(self.gamma_th * denom) / qn[:u.n_own]
+            p["cap"].value = np.sqrt(cap) / qn
+        else:
+            t = np.tan(self.psi)
+            amp = state["inter"] if self.scheme == "cbf" else 0.0
+            qn = np.linalg.norm(u.q, axis=0)
+            for s in range(self.L):
+                blocks = []
+                for j in range(u.n_own):
+                    m, k = u.users[j]
+                    rr = _real_rows(u.q[:, j] * self.inst.symbols[m, k, s] / qn[j])
+                    blocks.append(np.stack([rr[1] - t * rr[0], -rr[1] - t * rr[0]]))
+                p["ci"][s].value = np.concatenate(blocks)
+            own = np.repeat(1.0 / qn[:u.n_own], 2)
+            p["ci_c"].value = np.sqrt(self.gamma_th * (1.0 + amp ** 2)) * t * own
+            p["ci_delta"].value = self.delta_n / np.cos(self.psi) * own
+            if "ici" in p:
+                p["ici"].value = np.concatenate([_real_rows(q / n) for q, n in zip(u.q[:, u.n_own:].T, qn[u.n_own:])])
+                p["ici_cap"].value = amp / np.sqrt(max(self.J - 1, 1)) / qn[u.n_own:]
+                p["ici_delta"].value = self.delta_n / qn[u.n_own:]
+        factors = self.fim_factors(u, self.icr_leak(state))
+        x = np.concatenate([x0.real, x0.imag], axis=1)                         # (nv, 2c)
+        history, best, f_bound, note, tau0 = [], None, None, None, 1.0
+        for it in range(self.inst.scenario.polish_iterations):
+            const = []
+            lin = [np.zeros((6 * len(u.targets), 2 * c)) for _ in range(len(x))]
+            for t, A in enumerate(factors):
+                G0 = [np.einsum("irc,c->ri", A, xv) for xv in x]                  # (2M, 3) per vector
+                for row, (a_, b_) in enumerate(_UPPER):
+                    for v, g0 in enumerate(G0):
+                        lin[v][6 * t + row] = g0[:, a_] @ A[b_] + g0[:, b_] @ A[a_]
+                    const.append(sum(g0[:, a_] @ g0[:, b_] for g0 in G0))
+            for v in range(len(x)):
+                p["lin"][v].value = lin[v]
+            p["lin_const"].value = np.array(const)
+            p["wg"].value = wg * (2 * tau0 if self.level == "blp" else 1.0)
+            out = backends.solve_conic(problem, self.solver)
+            self.record(out)
+            if out.status != Status.OPTIMAL:
+                note = f"SCA round {it + 1} of unit {i}: {out.status.value}; kept the previous iterate"
+                break
+            x = np.stack([xv.value for xv in var["x"]])
+            tau0, f_bound = float(var["tau"].value), float(var["f"].value)
+            history.append(float(problem.value))
+            if best is not None and abs(problem.value - best) <= POLISH_TOL * max(1.0, abs(best)):
+                break
+            best = problem.value
+        xc = x[:, :c] + 1j * x[:, c:]
+        return xc, f_bound, history, note
+
+    # ------------------------------------------------------------------ stages for the AO driver
+    def solve_units(self, binders, state) -> list:
+        """Solve unit i's problem ``binders[i](i, state)`` for every unit (CBF: one per BS, independent given the
+        budgets; their solver calls run in parallel threads, :func:`backends.solve_conic_batch`). Returns per unit
+        (outcome, (relaxed solution X, g or tau, f)); X, g, f are None without a solution."""
+        def job(i):
+            holder = {}
+
+            def bind():
+                holder["problem"], _, holder["var"] = binders[i](i, state)
+                return holder["problem"]
+
+            def read():
+                var = holder["var"]
+                gv = var["g"] if "g" in var else var["tau"]
+                if gv.value is None or var["f"].value is None:
+                    return None, None, None
+                return self.read(i, var), float(gv.value), float(var["f"].value)
+            return bind, read
+        results = backends.solve_conic_batch([job(i) for i in range(len(binders))], self.solver, clarabel=CLARABEL)
+        for out, _ in results:
+            self.record(out)
+            self.statuses.append(out.status)
+        return results
+
+    def record(self, out) -> None:
+        """Account one conic outcome: solver time, which solver answered, whether it needed the retry ladder."""
+        self.solver_time += out.solve_time_s
+        self.solvers[out.solver] = self.solvers.get(out.solver, 0) + 1
+        self.retried += len(out.attempts) > 1
+
+    def rcrb_bound_deg(self, i, f):
+        m = self.units[i].targets[0]
+        return float(np.rad2deg(np.sqrt(max(f, 0.0) / self.f_tt[m])))
+
+    def normalize(self):
+        """NF_R, NF_C of (P1)-(P4): the stage-A optima for rho = 1 and rho = 0 at the initial budgets."""
+        rho = self.inst.scenario.rho
+        if rho in (0.0, 1.0):
+            return
+        state, n = self.initial_state(), len(self.units)
+        radar = self.solve_units([functools.partial(self.bind_a, rho=1.0)] * n, state)
+        comm = self.solve_units([functools.partial(self.bind_a, rho=0.0)] * n, state)
+        nf_r = [f if out.status.has_solution else 1.0 for out, (_, _, f) in radar]
+        nf_c = [g if out.status.has_solution else 1.0 for out, (_, g, _) in comm]
+        self.nf = (np.array(nf_r), np.array(nf_c))
+
+
+class _StageA:
+    """(P1.A)/(P2.A)/(P3.A)/(P4): maximize the weighted objective for fixed budgets, unit by unit."""
+
+    name = "A"
+
+    def __init__(self, design: Design):
+        self.d = design
+
+    def solve(self, state):
+        d, new = self.d, dict(state)
+        new["X"], new["g"], new["f"] = list(state["X"]), state["g"].copy(), state["f"].copy()
+        total, t0, status = 0.0, d.solver_time, Status.OPTIMAL
+        for i, (out, (X, g, f)) in enumerate(d.solve_units([d.bind_a] * len(d.units), state)):
+            status = status if out.status == Status.OPTIMAL else out.status
+            if not out.status.has_solution:
+                return Step(state, None, out.status, d.solver_time - t0, {"unit": i})
+            new["X"][i], new["g"][i], new["f"][i] = X, g, f
+            wt, wg = d.weights(i)
+            total += -wt * new["f"][i] + wg * new["g"][i]
+        gam = d.gamma_th * (new["g"] if d.level == "blp" else new["g"] ** 2)
+        info = {"rcrb_bound_deg": [d.rcrb_bound_deg(i, f) for i, f in enumerate(new["f"])],
+                "sinr_db": linear_to_db(gam).tolist()}
+        return Step(new, total, status, d.solver_time - t0, info)
+
+
+class _StageB:
+    """(P1.B)/(P2.B)/(P3.B): minimize the normalized budgets keeping stage A's CRB and SINR exactly; budgets never
+    grow and never fall below BUDGET_FLOOR. Solved in closed form (:meth:`Design.levels`): stage A's solution is
+    feasible for the next stage A with these budgets, so the AO objective is non-decreasing without any slack.
+    (The SDP form :meth:`Design.bind_b` with an interior of relative width RELAX is ill-conditioned, see RELAX.)"""
+
+    name = "B"
+
+    def __init__(self, design: Design):
+        self.d = design
+
+    def solve(self, state):
+        d, new = self.d, dict(state)
+        new["X"], new["intra"] = list(state["X"]), state["intra"].copy()
+        b0, t0, total = d.budget0, d.solver_time, 0.0
+        inter, leak, comp, status = [], [], [], Status.OPTIMAL
+        for i, u in enumerate(d.units):
+            level = d.levels(i, state["X"][i]) * (1.0 + LEVEL_MARGIN)
+            b = np.minimum(np.maximum(level, BUDGET_FLOOR), d.b_old(i, state))
+            total += float(b.sum())
+            if d.scheme == "comp":
+                comp.append(b[0] * b0["comp"])
+            elif d.level == "blp":
+                new["intra"][u.bs] = b[0] * b0["intra"]
+                inter.append(b[1] * b0["inter"])
+                leak.append(b[2] * b0["leak"])
+            else:
+                inter.append(b[0] * b0["inter"])
+                leak.append(b[1] * b0["leak"])
+        if comp:
+            new["comp"] = max(comp)
+        if inter:
+            new["inter"], new["leak"] = max(inter), max(leak)
+            if state.get("icr") is not None:            # Algorithm 1 step 4: C_m from these precoders' leakage
+                new["icr"] = np.array(leak)
+        info = {"intra_db": linear_to_db(new["intra"]).tolist(), "inter_db": float(linear_to_db(new["inter"])),
+                "comp_db": float(linear_to_db(new["comp"])), "leak": float(new["leak"])}
+        return Step(new, total, status, d.solver_time - t0, info)

@@ -1,0 +1,49 @@
+"""Every registered problem x method on a small instance, through the CLI: the status is legal for the kind of
+method, every solution is verified, the JSON round-trips, the CLI exits 0. A problem without an entry in SMALL
+fails the test (a new paper cannot land uncovered); a new method of a covered problem is run automatically."""
+import json
+
+import pytest
+
+from isacopt import registry
+from isacopt.algorithms.result import GAP_TOLERANCE, Result, Status
+
+#: Per problem: CLI arguments that make a small, fast instance (shipped scenario + overrides).
+SMALL = {
+    "detection": ["--set", "tx_antennas=8", "--set", "rx_antennas=8"],
+    "localization": ["--set", "tx_antennas=8", "--set", "users_per_bs=2"],
+    "misdp": ["--scenario", "example_small_cbf"],
+    "cluster-size": ["--set", "tx_antennas=12"],
+    "robust-precoding": ["--set", "users_per_cell=2", "--set", "tx_antennas=4", "--set", "rx_antennas=4",
+                         "--set", "frame_length=4", "--set", "max_iterations=2", "--set", "polish_iterations=2",
+                         "--set", "error_samples=20"],
+    "bs-selection": ["--set", "num_bs=3", "--set", "num_users=2", "--set", "antennas=4"],
+}
+#: What a solve may return: a solution (optimal or feasible), or a proof that none exists.
+LEGAL = {Status.OPTIMAL, Status.FEASIBLE, Status.INFEASIBLE}
+
+
+def test_every_registered_problem_has_a_small_instance():
+    assert set(registry.PROBLEMS) <= set(SMALL), f"add a small instance for {set(registry.PROBLEMS) - set(SMALL)}"
+
+
+CASES = [(p, m) for p in registry.PROBLEMS for m in registry.PROBLEMS[p].methods]
+
+
+@pytest.mark.parametrize("problem, method", CASES, ids=[f"{p}/{m}" for p, m in CASES])
+def test_method_conforms(cli, tmp_path, problem, method):
+    out_file = tmp_path / "result.json"
+    out = cli("solve", problem, "--method", method, *SMALL.get(problem, []), "--out", out_file)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out_file.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    r = Result.from_dict(data)
+    assert r.problem == problem and r.method == method
+    assert r.status in LEGAL, (r.status, r.notes)
+    assert Result.from_dict(json.loads(json.dumps(r.to_dict()))).to_dict() == r.to_dict()
+    if r.status.has_solution:
+        assert r.verified is True and r.objective is not None, r.notes
+    if r.status is Status.OPTIMAL and not registry.PROBLEMS[problem].methods[method].proves:
+        assert r.gap is not None and r.gap <= GAP_TOLERANCE, (r.gap, r.notes)   # a heuristic met a valid bound
+    if r.gap is not None and r.status.has_solution:                 # the bounds bracket the objective
+        slack = 1e-9 * max(1.0, abs(r.objective))
+        assert r.lower_bound <= r.objective + slack and r.objective <= r.upper_bound + slack
