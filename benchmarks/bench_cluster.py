@@ -91,7 +91,7 @@ def main(argv=None):
                 v is not None and abs(v - ref) <= 1e-9 * abs(ref) for v in values.values())
             verify_time = float("nan")
             if tup is not None:
-                verify_time, _ = timed(lambda: cs.assess(sc, cs.Choice(None, tup, claimed=None), tables), 1)
+                verify_time, _ = timed(lambda: cs.assess(sc, cs.ClusterChoice(None, tup, claimed=None), tables), 1)
             rows.append((M, table_time, disk_time, n_tuples, label, times, ok, verify_time, tup))
     print(f"{'M_t':>4} {'tables s':>9} {'disk s':>7} {'tuples':>7} {'case':<11} {'exhaustive s':>13} {'milp s':>8} {'search s':>9}"
           f" {'milp/exh':>9} {'search/exh':>11} {'verify s':>9} agree  optimum (J,K,Q,L)")

@@ -310,7 +310,7 @@ def test_gaussian_randomization_on_a_rank_two_point(small):
 def test_randomization_path_through_the_driver(small, monkeypatch):
     """Forcing the 'not rank one' branch: no proof, so FEASIBLE with the gap to the relaxation bound, or OPTIMAL only
     when the randomized beams meet that bound within GAP_TOLERANCE (here the relaxation is in fact rank one)."""
-    monkeypatch.setattr(lz, "RANK_ONE_RATIO", 0.0)
+    monkeypatch.setattr(lz.relaxation, "RANK_ONE_RATIO", 0.0)
     r = solve(small, "sdr", randomizations=20)
     assert r.verified and r.metrics["randomizations"] == 20 and r.lower_bound == r.metrics["relaxation_bound"]
     assert r.status is (Status.OPTIMAL if r.gap <= 1e-6 else Status.FEASIBLE)
