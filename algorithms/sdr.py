@@ -25,6 +25,7 @@ import numpy as np
 
 from . import backends, verify
 from .finalize import finalize
+from .protocols import RelaxationModel
 from .result import Result, Status, Termination
 
 
@@ -75,6 +76,8 @@ def nearest_psd(matrix: np.ndarray) -> np.ndarray:
 
 def solve_relaxation(model, solver: str | None = None) -> Result:
     """Solve ``model``'s relaxation, recover a rank-one solution, verify it; one :class:`Result` (:func:`.finalize`)."""
+    if not isinstance(model, RelaxationModel):
+        raise TypeError(f"{type(model).__name__} is not a RelaxationModel (algorithms/protocols.py)")
     start = time.perf_counter()
     scenario, channels = model.describe()
     base = dict(problem=model.problem_name, method=model.method, objective_name=model.objective_name,

@@ -47,3 +47,27 @@ def test_method_conforms(cli, tmp_path, problem, method):
     if r.gap is not None and r.status.has_solution:                 # the bounds bracket the objective
         slack = 1e-9 * max(1.0, abs(r.objective))
         assert r.lower_bound <= r.objective + slack and r.objective <= r.upper_bound + slack
+
+
+def test_paper_models_implement_the_algorithm_protocols(tmp_path):
+    """Each paper's model is one of the three kinds in algorithms/protocols.py (structural checks), and the SDR
+    driver refuses anything else with a clear error."""
+    import numpy as np
+
+    from isacopt.algorithms.protocols import AlternatingHeuristic, MixedIntegerConicModel, RelaxationModel
+    from isacopt.algorithms.sdr import solve_relaxation
+    from isacopt.data.loader import load_scenario
+    from isacopt.models import bs_selection as bs, detection as d, localization as lz
+
+    rng = np.random.default_rng(0)
+    det, _ = load_scenario(d.DetectionScenario, "detection", None, "detection_k1")
+    loc, _ = load_scenario(lz.LocalizationScenario, "localization", None, "localization_table1")
+    assert isinstance(d.DetectionModel(d.draw_instance(det, rng), "sdr"), RelaxationModel)
+    assert isinstance(lz.LocalizationModel(lz.draw_instance(loc, rng), "sdr", rng), RelaxationModel)
+    sel, _ = load_scenario(bs.BSSelectionScenario, "bs-selection", None, "bs_selection", values=dict(
+        num_bs=3, num_users=2, antennas=4))
+    inst = bs.draw_instance(sel, rng)
+    assert isinstance(bs.MixedIntegerModel(inst), MixedIntegerConicModel)
+    assert isinstance(bs.PenaltyAO(inst), AlternatingHeuristic)
+    with pytest.raises(TypeError, match="is not a RelaxationModel"):
+        solve_relaxation(object())

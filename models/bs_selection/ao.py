@@ -76,6 +76,10 @@ class PenaltyAO:
         return f + pen, dict(power_w=f * self.data.P, penalty_w=pen * self.data.P,
                              penalized_w=(f + pen) * self.data.P, b=b.copy(), a=a.copy())
 
+    def blocks(self):
+        """The blocks of Algorithm 1 in order: (22) (b), then (23) (W-tilde, R-tilde, J, a)."""
+        return [self.step_b, self.step_w]
+
     def step_b(self, state):
         """(22): update b (as c = 1 - b), linearized penalty at b^(t)."""
         d, P = self.data, self.b_params
@@ -118,7 +122,7 @@ def run_ao(inst: BSSelectionInstance, solver: str | None = None, *, mu_w: float 
         notes = [f"continuous relaxation of (13): {status.value}"]
         st = Status.INFEASIBLE if status == Status.INFEASIBLE else status
         return make_result(inst, method, None, status=st, notes=notes, time_s=time_now() - start, sdp_solves=1)
-    out = ao_driver.alternate(state, [algo.step_b, algo.step_w], algo.objective,
+    out = ao_driver.alternate(state, algo.blocks(), algo.objective,
                        tol=sc.ao_tolerance if tol is None else tol,
                        max_iter=sc.ao_max_iterations if max_iter is None else max_iter)
     model = algo.w_model
