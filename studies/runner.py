@@ -11,6 +11,13 @@ Output folder (default ``results/<study>``)::
 A killed study keeps every finished job; ``--resume`` runs only the missing ones. Executors: ``local`` (a process
 pool of ``workers`` processes; ``workers=1`` runs in this process) or a ``dask.distributed`` scheduler address.
 Failures and infeasible points are rows with their status, never an aborted study.
+
+Integrity: every job file carries the study's identity (its fingerprint, the package version, the job key). On
+reuse a job file is kept only when it loads as strict JSON, is a row of this study's job set under its own key and
+fingerprint, and is not an infrastructure failure (a dead worker, a broken pool); every other file is recomputed and
+the run says how many and why. Infrastructure failures are retried once in the same run (with a new pool) and again
+on ``--resume``. SIGINT (Ctrl-C) and SIGTERM cancel the queued jobs and stop the workers within seconds, keeping
+every finished job; workers die with their parent (Linux ``PR_SET_PDEATHSIG``).
 """
 from __future__ import annotations
 
@@ -20,6 +27,7 @@ import logging
 import math
 import multiprocessing
 import os
+import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -37,6 +45,26 @@ log = logging.getLogger(__name__)
 #: Thread-pool variables set to 1 in worker processes: one solve per core, no oversubscription of the BLAS threads.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS")
 BASE_COLUMNS = BASE
+
+
+def _strict(value):
+    """A row as strict JSON (RFC 8259 has no NaN or Infinity): non-finite floats become null."""
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+WORKER_FAILED = "its worker failed"
+
+
+def _infrastructure_row(job: Job, message: str) -> dict[str, Any]:
+    """The row of a job whose worker (not whose solve) failed: retried, never counted as done."""
+    return {"key": job.key, "point": job.point, "draw": job.draw, "method": job.method, **job.values,
+            "status": "error", "infrastructure": True, "message": message}
 
 
 def _scalar(value) -> Any:
@@ -91,7 +119,11 @@ class Checkpoint:
     """The output folder of one study: what is done, appending rows, the final tables."""
 
     def __init__(self, study: Study, out: Path, resume: bool):
+        from .. import __version__
         self.study, self.out, self.rows_dir = study, Path(out), Path(out) / "jobs"
+        self.identity = {"fingerprint": study.fingerprint(), "package_version": __version__}
+        self.rejected: dict[str, str] = {}          # job file -> why it is recomputed
+        self.other_versions: set[str] = set()
         meta = self.out / "study.json"
         if meta.exists():
             saved = json.loads(meta.read_text())
@@ -105,14 +137,49 @@ class Checkpoint:
         _write_atomic(meta, json.dumps({"fingerprint": study.fingerprint(), "study": study.to_dict()}, indent=1,
                                        default=str))
 
+    def _load(self, path: Path, keys: set[str]) -> dict[str, Any] | str:
+        """The row in ``path``, or why it cannot be reused."""
+        try:
+            row = json.loads(path.read_text(), parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            return f"unreadable ({type(exc).__name__})"
+        if not isinstance(row, dict) or row.get("key") != path.stem:
+            return "not the row of this job (its key differs from its file name)"
+        if path.stem not in keys:
+            return "not a job of this study"
+        if row.get("fingerprint") != self.identity["fingerprint"]:
+            return "computed for another study configuration"
+        if row.get("infrastructure"):
+            return WORKER_FAILED
+        if row.get("package_version") != self.identity["package_version"]:
+            self.other_versions.add(str(row.get("package_version")))
+        return row
+
     def done(self) -> set[str]:
-        return {p.stem for p in self.rows_dir.glob("*.json")}
+        """Keys of the job files that can be reused (see the module docstring); the others are recomputed."""
+        keys = {job.key for job in self.study.jobs()}
+        good, self.rejected = set(), {}
+        for path in sorted(self.rows_dir.glob("*.json")):
+            row = self._load(path, keys)
+            if isinstance(row, str):
+                self.rejected[path.name] = row
+            else:
+                good.add(path.stem)
+        return good
 
     def add(self, row: dict[str, Any]) -> None:
-        _write_atomic(self.rows_dir / f"{row['key']}.json", json.dumps(row, default=_scalar))
+        row = _strict({**row, **self.identity})
+        _write_atomic(self.rows_dir / f"{row['key']}.json", json.dumps(row, default=_scalar, allow_nan=False))
 
     def table(self) -> pd.DataFrame:
-        rows = [json.loads(p.read_text()) for p in sorted(self.rows_dir.glob("*.json"))]
+        keys = {job.key for job in self.study.jobs()}
+        rows = []
+        for path in sorted(self.rows_dir.glob("*.json")):
+            row = self._load(path, keys)
+            if row == WORKER_FAILED:                 # still failed after its retry: visible, not done
+                row = json.loads(path.read_text())
+            if isinstance(row, dict):
+                rows.append({k: v for k, v in row.items() if k not in self.identity})
         df = pd.DataFrame(rows)
         for col in BASE_COLUMNS:
             if col not in df:
@@ -138,23 +205,58 @@ def _single_threaded_children():
                 os.environ[k] = v
 
 
-def _local(study: Study, jobs: list[Job], workers: int) -> Iterable[dict[str, Any]]:
+def _die_with_parent() -> None:
+    """Worker initializer: ask Linux to send SIGTERM when the parent dies (kill -9 of the study leaves no orphans);
+    SIGINT is left to the parent, which cancels the queue and stops the workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)       # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass                                                                    # not Linux: best effort
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queue and end the workers now (their running jobs are lost; finished ones are saved)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())      # shutdown() forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(timeout=2)
+
+
+def _local(study: Study, jobs: list[Job], workers: int, retries: int = 1) -> Iterable[dict[str, Any]]:
     if workers <= 1:
         for job in jobs:
             yield run_job(study, job)
         return
-    with _single_threaded_children(), ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending = {pool.submit(run_job, study, job): job for job in jobs}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                job = pending.pop(fut)
-                try:
-                    yield fut.result()
-                except Exception as exc:          # the worker process died (e.g. out of memory)
-                    yield {"key": job.key, "point": job.point, "draw": job.draw, "method": job.method,
-                           **job.values, "status": "error", "message": f"worker failed: {type(exc).__name__}: {exc}"}
+    for attempt in range(retries + 1):
+        failed: list[tuple[Job, str]] = []
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_die_with_parent)
+        try:
+            with _single_threaded_children():
+                pending = {pool.submit(run_job, study, job): job for job in jobs}
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    job = pending.pop(fut)
+                    try:
+                        yield fut.result()
+                    except Exception as exc:          # the worker process died (e.g. out of memory, kill -9)
+                        failed.append((job, f"worker failed: {type(exc).__name__}: {exc}"))
+        finally:                                      # Ctrl-C, SIGTERM, or the consumer stopped: stop now
+            _stop_pool(pool)
+        if not failed:
+            return
+        jobs = [job for job, _ in failed]
+        if attempt < retries:
+            log.warning("%d jobs lost to a failed worker; retrying them with a new pool", len(jobs))
+    for job, message in failed:
+        yield _infrastructure_row(job, message + f" (retried {retries}x; rerun with --resume)")
 
 
 def _dask(study: Study, jobs: list[Job], address: str) -> Iterable[dict[str, Any]]:
@@ -174,8 +276,23 @@ def _dask(study: Study, jobs: list[Job], address: str) -> Iterable[dict[str, Any
             try:
                 yield fut.result()
             except Exception as exc:
-                yield {"key": job.key, "point": job.point, "draw": job.draw, "method": job.method, **job.values,
-                       "status": "error", "message": f"dask task failed: {type(exc).__name__}: {exc}"}
+                yield _infrastructure_row(job, f"dask task failed: {type(exc).__name__}: {exc}")
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (a scheduler's cancel, ``kill``) stops a study like Ctrl-C: finished jobs kept, workers stopped."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:                                 # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_study(study: Study, out: str | Path, *, workers: int = 1, scheduler: str | None = None,
@@ -187,14 +304,25 @@ def run_study(study: Study, out: str | Path, *, workers: int = 1, scheduler: str
         raise ScenarioError(f"--workers = {workers} must be >= 1")
     ckpt = Checkpoint(study, Path(out), resume)
     done = ckpt.done()
+    if ckpt.rejected:
+        reasons = sorted(set(ckpt.rejected.values()))
+        log.warning("recomputing %d job file(s) in '%s': %s (e.g. %s)", len(ckpt.rejected), ckpt.rows_dir,
+                    "; ".join(reasons), next(iter(ckpt.rejected)))
+    if ckpt.other_versions:
+        log.warning("reusing job files computed by isacopt %s (this is %s)", ", ".join(sorted(ckpt.other_versions)),
+                    ckpt.identity["package_version"])
     todo = [job for job in study.jobs() if job.key not in done]
     source = _dask(study, todo, scheduler) if scheduler else _local(study, todo, workers)
-    with tqdm(total=len(todo), desc=study.name, unit="job", disable=None if progress is None else not progress,
-              dynamic_ncols=True) as bar:
-        for row in source:
-            ckpt.add(row)
-            bar.update(1)
-            bar.set_postfix_str(f"{row['method']} {row['status']}", refresh=False)
+    with _sigterm_as_interrupt(), tqdm(total=len(todo), desc=study.name, unit="job",
+                                       disable=None if progress is None else not progress, dynamic_ncols=True) as bar:
+        try:
+            for row in source:
+                ckpt.add(row)
+                bar.update(1)
+                bar.set_postfix_str(f"{row['method']} {row['status']}", refresh=False)
+        finally:
+            with contextlib.suppress(Exception):
+                source.close()                        # stops the pool at once (a generator's finally)
     table = ckpt.table()
     table.to_csv(ckpt.out / "jobs.csv", index=False)
     summary = summarize(study, table)
