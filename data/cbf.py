@@ -66,15 +66,20 @@ def read_cbf(path: str | Path) -> CBFData:
     """Parse a CBF file (versions 1-3; the cones and keywords of mixed-integer SDPs)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CBFError(f"cannot read CBF file '{path}': {exc.strerror}") from None
-    lines = [ln.strip() for ln in text.splitlines()]
-    lines = [ln for ln in lines if ln and not ln.startswith("#")]
+    except UnicodeDecodeError as exc:
+        raise CBFError(f"CBF file '{path.name}' is not UTF-8 text (byte {exc.start}); CBF files are plain text") from None
+    numbered = [(no, ln.strip()) for no, ln in enumerate(text.splitlines(), 1)]
+    numbered = [(no, ln) for no, ln in numbered if ln and not ln.startswith("#")]
+    lines = [ln for _, ln in numbered]
     pos = 0
+    keyword = "header"
 
-    def fail(what: str):
-        raise CBFError(f"CBF file '{path.name}': {what}")
+    def fail(what: str, line: int | None = None):
+        where = f"line {line if line is not None else numbered[max(pos - 1, 0)][0]}" if numbered else "empty file"
+        raise CBFError(f"CBF file '{path.name}', {keyword} ({where}): {what}")
 
     def nxt() -> list[str]:
         nonlocal pos
@@ -83,14 +88,28 @@ def read_cbf(path: str | Path) -> CBFData:
         pos += 1
         return lines[pos - 1].split()
 
-    def ints(tok, k=None):
+    def ints(tok, k=None, low=0):
         try:
             vals = [int(t) for t in tok]
         except ValueError:
             fail(f"expected integers, got '{' '.join(tok)}'")
         if k is not None and len(vals) != k:
             fail(f"expected {k} integers, got '{' '.join(tok)}'")
+        for v in vals:
+            if v < low:
+                fail(f"{v} must be >= {low}")
+            if v > MAX_INDEX:
+                fail(f"{v} exceeds the largest supported size/index {MAX_INDEX:.0e}")
         return vals
+
+    def number(token: str) -> float:
+        try:
+            value = float(token)
+        except ValueError:
+            fail(f"malformed number '{token}'")
+        if not np.isfinite(value):
+            fail(f"'{token}' is not a finite number")
+        return value
 
     def cones(count_total: int, k: int, what: str):
         out, total = [], 0
@@ -98,7 +117,7 @@ def read_cbf(path: str | Path) -> CBFData:
             tok = nxt()
             if len(tok) != 2:
                 fail(f"{what}: bad cone line '{' '.join(tok)}'")
-            name, dim = tok[0], ints(tok[1:], 1)[0]
+            name, dim = tok[0], ints(tok[1:], 1, low=1)[0]
             if name not in SCALAR_CONES:
                 fail(f"{what}: cone '{name}' is not supported (supported: {', '.join(SCALAR_CONES)})")
             out.append((name, dim))
@@ -113,7 +132,7 @@ def read_cbf(path: str | Path) -> CBFData:
     objf, obja, objb = [], [], 0.0
     fco, aco, bco, hco, dco = [], [], [], [], []
     while pos < len(lines):
-        key = nxt()[0]
+        key = keyword = nxt()[0]
         if key == "VER":
             version = ints(nxt(), 1)[0]
             if version not in (1, 2, 3):
@@ -129,17 +148,17 @@ def read_cbf(path: str | Path) -> CBFData:
         elif key == "INT":
             integers = [ints(nxt(), 1)[0] for _ in range(ints(nxt(), 1)[0])]
         elif key == "PSDVAR":
-            psd_dims = [ints(nxt(), 1)[0] for _ in range(ints(nxt(), 1)[0])]
+            psd_dims = [ints(nxt(), 1, low=1)[0] for _ in range(ints(nxt(), 1)[0])]
         elif key == "PSDVARRANK1":
             psd_rank1 = [ints(nxt(), 1)[0] for _ in range(ints(nxt(), 1)[0])]
         elif key == "CON":
             m, k = ints(nxt(), 2)
             con_cones = cones(m, k, "CON")
         elif key == "PSDCON":
-            psdcon_dims = [ints(nxt(), 1)[0] for _ in range(ints(nxt(), 1)[0])]
+            psdcon_dims = [ints(nxt(), 1, low=1)[0] for _ in range(ints(nxt(), 1)[0])]
         elif key in ("OBJFCOORD", "OBJACOORD", "OBJBCOORD", "FCOORD", "ACOORD", "BCOORD", "HCOORD", "DCOORD"):
             if key == "OBJBCOORD":
-                objb = float(nxt()[0])
+                objb = number(nxt()[0])
                 continue
             width = {"OBJFCOORD": 4, "OBJACOORD": 2, "FCOORD": 5, "ACOORD": 3, "BCOORD": 2, "HCOORD": 5,
                      "DCOORD": 4}[key]
@@ -149,68 +168,77 @@ def read_cbf(path: str | Path) -> CBFData:
                 tok = nxt()
                 if len(tok) != width:
                     fail(f"{key}: expected {width} fields, got '{' '.join(tok)}'")
-                try:
-                    rows.append((*(int(t) for t in tok[:-1]), float(tok[-1])))
-                except ValueError:
-                    fail(f"{key}: malformed entry '{' '.join(tok)}'")
+                rows.append((*ints(tok[:-1]), number(tok[-1]), numbered[pos - 1][0]))
             {"OBJFCOORD": objf, "OBJACOORD": obja, "FCOORD": fco, "ACOORD": aco, "BCOORD": bco,
              "HCOORD": hco, "DCOORD": dco}[key].extend(rows)
         else:
             fail(f"keyword '{key}' is not supported (power/exponential cones and parametric CHANGE blocks are not)")
+    keyword = "file"
     if version is None:
         fail("missing VER")
+    _size_guard(path.name, n, m, psd_dims, psdcon_dims)
 
-    def check(idx, hi, what):
+    def check(idx, hi, what, line=None):
         if not 0 <= idx < hi:
-            fail(f"{what} index {idx} out of range 0..{hi - 1}")
+            fail(f"{what} index {idx} out of range 0..{hi - 1}", line)
+
+    def check_entry(r, cc, dim, what, line):          # a lower-triangle entry of a dim x dim matrix
+        if not 0 <= cc <= r < dim:
+            fail(f"{what} entry ({r}, {cc}) is not in the lower triangle of a {dim} x {dim} matrix", line)
 
     c = np.zeros(n)
-    for j, v in obja:
-        check(j, n, "OBJACOORD variable")
+    for j, v, line in obja:
+        check(j, n, "OBJACOORD variable", line)
         c[j] += v
     obj_f = [np.zeros((d, d)) for d in psd_dims]
-    for j, r, cc, v in objf:
-        check(j, len(psd_dims), "OBJFCOORD PSD variable")
+    for j, r, cc, v, line in objf:
+        check(j, len(psd_dims), "OBJFCOORD PSD variable", line)
+        check_entry(r, cc, psd_dims[j], "OBJFCOORD", line)
         for flat, val in _sym_entries(r, cc, v, psd_dims[j]):
             obj_f[j].flat[flat] += val
-    a_rows = [(i, j, v) for i, j, v in aco]
-    for i, j, _ in a_rows:
-        check(i, m, "ACOORD row"); check(j, n, "ACOORD variable")
+    a_rows = [(i, j, v) for i, j, v, _ in aco]
+    for i, j, _, line in aco:
+        check(i, m, "ACOORD row", line); check(j, n, "ACOORD variable", line)
     a = sp.csr_matrix(([v for *_, v in a_rows], ([i for i, *_ in a_rows], [j for _, j, _ in a_rows])), shape=(m, n))
+    for i, jj, r, cc, v, line in fco:
+        check(jj, len(psd_dims), "FCOORD PSD variable", line)
+        check(i, m, "FCOORD row", line)
+        check_entry(r, cc, psd_dims[jj], "FCOORD", line)
+    for kk, j, r, cc, v, line in hco:
+        check(kk, len(psdcon_dims), "HCOORD PSD constraint", line)
+        check(j, n, "HCOORD variable", line)
+        check_entry(r, cc, psdcon_dims[kk], "HCOORD", line)
+    for kk, r, cc, v, line in dco:
+        check(kk, len(psdcon_dims), "DCOORD PSD constraint", line)
+        check_entry(r, cc, psdcon_dims[kk], "DCOORD", line)
     f = []
     for j, dim in enumerate(psd_dims):
         ri, ci, vv = [], [], []
-        for i, jj, r, cc, v in fco:
+        for i, jj, r, cc, v, _ in fco:
             if jj != j:
                 continue
-            check(i, m, "FCOORD row")
             for flat, val in _sym_entries(r, cc, v, dim):
                 ri.append(i); ci.append(flat); vv.append(val)
         f.append(sp.csr_matrix((vv, (ri, ci)), shape=(m, dim * dim)))
-    for i, jj, *_ in fco:
-        check(jj, len(psd_dims), "FCOORD PSD variable")
     b = np.zeros(m)
-    for i, v in bco:
-        check(i, m, "BCOORD row")
+    for i, v, line in bco:
+        check(i, m, "BCOORD row", line)
         b[i] += v
     h, d = [], []
     for k, dim in enumerate(psdcon_dims):
         ri, ci, vv = [], [], []
-        for kk, j, r, cc, v in hco:
+        for kk, j, r, cc, v, _ in hco:
             if kk != k:
                 continue
-            check(j, n, "HCOORD variable")
             for flat, val in _sym_entries(r, cc, v, dim):
                 ri.append(flat); ci.append(j); vv.append(val)
         h.append(sp.csr_matrix((vv, (ri, ci)), shape=(dim * dim, n)))
         dk = np.zeros((dim, dim))
-        for kk, r, cc, v in dco:
+        for kk, r, cc, v, _ in dco:
             if kk == k:
                 for flat, val in _sym_entries(r, cc, v, dim):
                     dk.flat[flat] += val
         d.append(dk)
-    for kk, *_ in hco + dco:
-        check(kk, len(psdcon_dims), "HCOORD/DCOORD PSD constraint")
     for j in integers:
         check(j, n, "INT variable")
     for j in psd_rank1:
@@ -219,6 +247,22 @@ def read_cbf(path: str | Path) -> CBFData:
                    psd_rank1, m, con_cones, psdcon_dims, c, obj_f, objb, a, f, b, h, d)
     data.int_lower, data.int_upper = _implied_bounds(data)
     return data
+
+
+#: Largest count, dimension or index a CBF file may state (beyond it a typo, e.g. a 23-digit number, is certain).
+MAX_INDEX = 10 ** 9
+#: Largest memory the dense PSD blocks of a model may need before anything is allocated (the cvxpy model and the
+#: solver need several times more).
+MAX_DENSE_BYTES = 4 * 2 ** 30
+
+
+def _size_guard(name: str, n: int, m: int, psd_dims, psdcon_dims) -> None:
+    """Refuse, with the estimate, an instance whose dense PSD data cannot fit (before allocating it)."""
+    dense = 8 * (sum(d * d for d in psd_dims) * (1 + max(m, 1) / 1e3) + sum(d * d for d in psdcon_dims) * 2)
+    if dense > MAX_DENSE_BYTES:
+        raise CBFError(f"CBF file '{name}': its PSD blocks (PSDVAR {list(psd_dims)[:4]}, PSDCON "
+                       f"{list(psdcon_dims)[:4]}) need ~{dense / 2 ** 30:.0f} GiB of dense data before any solve "
+                       f"(limit {MAX_DENSE_BYTES / 2 ** 30:.0f} GiB); this branch-and-bound is for small MISDPs")
 
 
 def _cone_of(cones: list[tuple[str, int]]) -> list[str]:

@@ -216,6 +216,8 @@ def load(source: str | None, default: str | None, overrides=(), values: dict | N
 
     path = resolve_instance(source if source is not None else default)
     values = with_overrides(MisdpScenario, {"cbf_path": str(path)}, overrides, values)
+    path = resolve_instance(str(values["cbf_path"]))         # --set cbf_path=... names the instance too
+    values["cbf_path"] = str(path)
     return build(MisdpScenario, values, f"scenario '{path.stem}'"), path.stem
 
 

@@ -110,7 +110,7 @@ BCOORD
     ("VER\n3\n\nVAR\n2 1\nF 3\n", "sum to 3, expected 2"),
     ("VER\n3\n\nVAR\n1 1\nF 1\n\nOBJACOORD\n1\n4 1.0\n", "index 4 out of range"),
     ("VER\n3\n\nPOWCONES\n1 1\n", "keyword 'POWCONES'"),
-    ("VER\n3\n\nVAR\n1 1\nF 1\n\nACOORD\n1\n0 x 1.0\n", "malformed"),
+    ("VER\n3\n\nVAR\n1 1\nF 1\n\nACOORD\n1\n0 x 1.0\n", "ACOORD \\(line 10\\): expected integers, got '0 x'"),
 ])
 def test_malformed_files_are_one_line_errors(tmp_path, text, match):
     with pytest.raises(ScenarioError, match=match) as err:
@@ -216,3 +216,50 @@ def test_relaxation_is_dpp_and_reused():
     again = bnb.solve(model.problem, relaxation=relaxation)
     assert first.objective == pytest.approx(again.objective) == pytest.approx(-8.0)
     assert math.isfinite(first.lower_bound)
+
+
+SHIPPED = misdp.INSTANCE_DIR / "example_small_cbf.cbf"
+
+
+def _edited(tmp_path, old: str, new: str, name="bad.cbf"):
+    text = SHIPPED.read_text()
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize("old, new, match", [
+    ("OBJACOORD\n3\n0 1.000000", "OBJBCOORD\nnan\n\nOBJACOORD\n3\n0 1.000000", r"OBJBCOORD \(line \d+\): 'nan' is not a finite"),
+    ("OBJACOORD\n3\n0 1.000000", "OBJBCOORD\ninf\n\nOBJACOORD\n3\n0 1.000000", r"OBJBCOORD \(line \d+\): 'inf' is not a finite"),
+    ("BCOORD\n8\n0 -1.000000\n1 8.000000", "BCOORD\n8\n0 -1.000000\n1 inf", r"BCOORD \(line \d+\): 'inf' is not a finite"),
+    ("ACOORD\n12\n0 0 1.000000", "ACOORD\n12\n0 0 NaN", r"ACOORD \(line \d+\): 'NaN' is not a finite"),
+    ("DCOORD\n1\n1 1 1 2.100000", "DCOORD\n1\n1 -1 1 2.100000", r"DCOORD \(line \d+\): -1 must be >= 0"),
+    ("DCOORD\n1\n1 1 1 2.100000", "DCOORD\n1\n1 0 1 2.100000", r"DCOORD entry \(0, 1\) is not in the lower triangle"),
+    ("DCOORD\n1\n1 1 1 2.100000", "DCOORD\n1\n7 1 1 2.100000", r"DCOORD PSD constraint index 7 out of range 0..1"),
+    ("VAR\n3 1\nF 3", "VAR\n3 1\nF -3", r"VAR \(line \d+\): -3 must be >= 1"),
+    ("PSDCON\n2\n2\n2", "PSDCON\n2\n0\n2", r"PSDCON \(line \d+\): 0 must be >= 1"),
+    ("INT\n3\n0", "INT\n30000000000000000000000\n0", r"INT \(line \d+\): 30000000000000000000000 exceeds"),
+    ("PSDCON\n2\n2\n2", "PSDCON\n2\n200000\n2", r"need ~\d+ GiB of dense data"),
+])
+def test_malformed_numbers_and_indices_name_keyword_and_line(tmp_path, cli, old, new, match):
+    """Every malformed number or index of the shipped instance is a one-line error naming the keyword and the line
+    (they used to give wrong answers: 'infeasible, verified' for OBJBCOORD nan, a wrapped negative index)."""
+    path = _edited(tmp_path, old, new)
+    with pytest.raises(ScenarioError, match=match):
+        misdp.read_cbf(path)
+    out = cli("solve", "misdp", "--scenario", path)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_non_utf8_cbf_is_a_user_error(tmp_path, cli):
+    path = tmp_path / "latin.cbf"
+    path.write_bytes(SHIPPED.read_bytes().replace(b"VER", b"# caf\xe9\nVER", 1))
+    out = cli("solve", "misdp", "--scenario", path)
+    assert out.returncode == 2 and "is not UTF-8 text" in out.stderr
+
+
+def test_set_cbf_path_renames_the_instance(cli, tmp_path):
+    out = cli("solve", "misdp", "--set", "cbf_path=example_cbf_mix", "--out", tmp_path / "r.json")
+    assert out.returncode == 0 and "scenario example_cbf_mix" in out.stdout
+    assert json.loads((tmp_path / "r.json").read_text())["scenario_name"] == "example_cbf_mix"
