@@ -100,6 +100,29 @@ def cmd_study(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    """Re-check a stored result from its own data; exit 0 when it holds, 3 when it does not."""
+    import json
+
+    from .algorithms.result import Result
+    from .errors import ScenarioError
+
+    try:
+        result = Result.from_dict(json.loads(open(args.result, encoding="utf-8").read()))
+    except FileNotFoundError:
+        raise ScenarioError(f"result file '{args.result}' does not exist") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ScenarioError(f"'{args.result}' is not a result file written by `solve --out` ({exc})") from None
+    report = registry.verify_result(result)
+    word = "holds" if report.passed else "FAILS"
+    print(f"{result.problem} / {result.method}: the stored solution {word} against the original constraints "
+          f"(max relative violation {report.max_violation:.1e})")
+    for name, value in sorted(report.violations.items(), key=lambda kv: -kv[1])[:5]:
+        if value > 0:
+            print(f"  {name}: {value:.2e}")
+    return 0 if report.passed else 3
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="run.py", description="isacopt: optimization for networked ISAC")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
@@ -127,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="output folder (default results/<study>)")
     p.add_argument("--resume", action="store_true", help="continue a study in --out, running only missing jobs")
     p.set_defaults(func=cmd_study)
+    p = sub.add_parser("verify", help="re-check a stored result (JSON from `solve --out`) from its own data")
+    p.add_argument("result", help="a result file written by `solve --out`")
+    p.set_defaults(func=cmd_verify)
     return parser
 
 

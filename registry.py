@@ -54,6 +54,9 @@ class Problem:
     load: Callable[..., tuple] | None = None      # non-TOML instances (CBF): load(source, default, overrides, values)
     listing: Callable[[], list[str]] | None = None   # their shipped names
     scenario_dir: Path = SCENARIO_DIR                # where its TOML scenarios live
+    #: recheck(scenario, rng, result) -> (objective, checks, channels): re-derive the instance from the scenario and
+    #: the seed, re-check the stored solution against the original constraints (:func:`verify_result`)
+    recheck: Callable[..., tuple] | None = None
 
     def method(self, name: str | None) -> tuple[str, Method]:
         name = name or self.default_method
@@ -123,6 +126,53 @@ def problem(name: str) -> Problem:
     if name not in PROBLEMS:
         raise UnknownNameError(f"unknown problem '{name}' (problems: {', '.join(PROBLEMS)})")
     return PROBLEMS[name]
+
+
+#: Checks against the solver's own claimed value: not repeated by :func:`verify_result` (the solver is not re-run;
+#: the objective is recomputed from the solution and compared with the stored one instead).
+SOLVER_CLAIMS = ("_vs_solver", "vs_relaxation_bound", "objective_vs_method")
+
+
+def verify_result(result: Result):
+    """Re-check a stored result from its own data: the instance is re-derived from the stored scenario and seed,
+    the stored solution is checked against the original constraints, and the objective is recomputed and compared
+    with the stored one. A hand-edited file (objective, beams, scenario) fails. Returns a
+    :class:`~isacopt.algorithms.verify.Verification`."""
+    from .algorithms import verify
+    from .data.loader import build
+
+    spec = problem(result.problem)
+    if spec.recheck is None:
+        raise UnknownNameError(f"re-verifying stored '{result.problem}' results is not implemented (its checks need "
+                               "the solver's intermediate state); re-run the method instead")
+    if not result.status.has_solution or result.objective is None:
+        raise UnknownNameError(f"the result has no solution to verify (status {result.status.value})")
+    scenario = build(spec.scenario_class, dict(result.scenario), "stored scenario")
+    seed = result.seed
+    if isinstance(seed, dict):
+        seed = np.random.SeedSequence(seed["entropy"], spawn_key=tuple(seed["spawn_key"]))
+    objective, checks, channels = spec.recheck(scenario, np.random.default_rng(seed), result)
+    checks = [c for c in checks if not c.name.endswith(SOLVER_CLAIMS)]
+    if channels is not None:                          # the stored instance is the one the seed draws
+        checks.append(verify.at_most("channels_as_stored", _largest_difference(channels, result.channels), 0.0,
+                                     scale=1.0))
+    checks.append(verify.close("objective_as_stored", result.objective, objective, scale=max(abs(objective), 1e-12)))
+    return verify.verify(checks)
+
+
+def _largest_difference(drawn: dict, stored: dict) -> float:
+    """Largest relative difference between the numeric arrays of two channel dicts (inf when one is missing)."""
+    from .algorithms.result import decode, encode
+    worst = 0.0
+    for key, value in drawn.items():
+        a = decode(encode(value))
+        if not isinstance(a, np.ndarray) or a.dtype.kind not in "fc":
+            continue
+        b = stored.get(key)
+        if not isinstance(b, np.ndarray) or b.shape != a.shape:
+            return np.inf
+        worst = max(worst, float(np.max(np.abs(a - b), initial=0.0) / max(np.max(np.abs(a), initial=0.0), 1e-300)))
+    return worst
 
 
 def solve(problem_name: str, scenario: str | None = None, method: str | None = None, solver: str | None = None,

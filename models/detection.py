@@ -474,8 +474,14 @@ METHOD_HELP = {"sdr": "the paper's SDR (SDR1.1)-(SDR4.1) with the rank-one const
                "zf": "benchmark: ZF information beams (44), optimized powers and sensing covariance",
                "sensing-only": "benchmark: detection from the dedicated sensing echoes only (45)-(48)"}
 
+def _recheck(scenario, rng, result):
+    inst = draw_instance(scenario, rng)
+    a = DetectionModel(inst, result.method).assess(result.solution, claimed=np.nan)
+    return a.objective, a.checks, inst.channels()
+
+
 register(Problem(
-    name=PROBLEM,
+    name=PROBLEM, recheck=_recheck,
     paper="Cheng, Fang, Xu, Ng, 'Optimal Coordinated Transmit Beamforming for Networked ISAC' (seed 003)",
     scenario_class=DetectionScenario,
     default_scenario="detection_k1",

@@ -266,8 +266,15 @@ def solve_bnb(scenario: MisdpScenario, rng=None, solver: str | None = None, log=
 
 
 # ================================================================================================ registration
+def _recheck(scenario, rng, result):
+    data = read_cbf(scenario.cbf_path)
+    x = np.asarray(result.solution["x"], float)
+    X = [np.asarray(m, float) for m in result.solution["X"]] if len(result.solution.get("X", [])) else []
+    return objective_value(data, x, X), solution_checks(data, x, X), None
+
+
 register(Problem(
-    name=PROBLEM,
+    name=PROBLEM, recheck=_recheck,
     paper="generic mixed-integer SDPs from CBF files (CBLIB / SCIP-SDP instances), for the branch-and-bound",
     scenario_class=MisdpScenario,
     default_scenario="example_small_cbf",

@@ -44,6 +44,9 @@ def test_method_conforms(cli, tmp_path, problem, method):
         assert r.verified is True and r.objective is not None, r.notes
     if r.status is Status.OPTIMAL and not registry.PROBLEMS[problem].methods[method].proves:
         assert r.gap is not None and r.gap <= GAP_TOLERANCE, (r.gap, r.notes)   # a heuristic met a valid bound
+    if r.status.has_solution and registry.PROBLEMS[problem].recheck is not None:     # `run.py verify` agrees
+        check = cli("verify", out_file)
+        assert check.returncode == 0 and "holds" in check.stdout, (check.stdout, check.stderr)
     if r.gap is not None and r.status.has_solution:                 # the bounds bracket the objective
         slack = 1e-9 * max(1.0, abs(r.objective))
         assert r.lower_bound <= r.objective + slack and r.objective <= r.upper_bound + slack
@@ -71,3 +74,36 @@ def test_paper_models_implement_the_algorithm_protocols(tmp_path):
     assert isinstance(bs.PenaltyAO(inst), AlternatingHeuristic)
     with pytest.raises(TypeError, match="is not a RelaxationModel"):
         solve_relaxation(object())
+
+
+def _tampered(path, tmp_path, edit):
+    data = json.loads(path.read_text())
+    edit(data)
+    out = tmp_path / "edited.json"
+    out.write_text(json.dumps(data))
+    return out
+
+
+def test_run_py_verify_fails_a_hand_edited_result(cli, tmp_path):
+    """The original passes; an edited objective, beams scaled x10, an edited channel or scenario field fail (exit 3)."""
+    import numpy as np
+
+    from isacopt import verify as verify_stored
+    original = tmp_path / "r.json"
+    assert cli("solve", "detection", *SMALL["detection"], "--out", original).returncode == 0
+    assert cli("verify", original).returncode == 0 and verify_stored(original).passed
+
+    def scale_beams(d):
+        d["solution"]["w"] = {k: (10 * np.asarray(v)).tolist() for k, v in d["solution"]["w"].items()}
+
+    def edit_channel(d):
+        d["channels"]["h"]["re"][0][0][0][0] += 0.5 * abs(d["channels"]["h"]["re"][0][0][0][0]) + 1e-6
+
+    edits = {"objective": lambda d: d.update(objective=d["objective"] * 1.01), "beams": scale_beams,
+             "channel": edit_channel, "scenario": lambda d: d["scenario"].update(max_power_w=d["scenario"]["max_power_w"] / 2)}
+    for name, edit in edits.items():
+        out = cli("verify", _tampered(original, tmp_path, edit))
+        assert out.returncode == 3 and "FAILS" in out.stdout, (name, out.stdout, out.stderr)
+    assert cli("verify", tmp_path / "missing.json").returncode == 2
+    (tmp_path / "junk.json").write_text("{not json")
+    assert cli("verify", tmp_path / "junk.json").returncode == 2

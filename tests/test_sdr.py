@@ -51,6 +51,12 @@ class _UnboundedModel:
     def bind(self):
         pass
 
+    def recover(self):                 # never reached: an unbounded answer has no solution to recover
+        raise AssertionError("recover() called on an unbounded relaxation")
+
+    def assess(self, solution, claimed):
+        raise AssertionError("assess() called on an unbounded relaxation")
+
 
 @pytest.mark.parametrize("bounded, expected", [(True, "error"), (False, "unbounded")])
 def test_unbounded_answer_on_a_bounded_model_is_a_solver_error(bounded, expected):

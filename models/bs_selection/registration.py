@@ -6,6 +6,7 @@ import numpy as np
 from ...algorithms.result import Result
 from ...registry import Method, Problem, register
 from .scenario import BSSelectionScenario, PROBLEM, draw_instance
+from .verification import assess
 from .exact import run_bnb, run_enumeration
 from .ao import run_ao
 from .schemes import scheme1, scheme2, scheme3
@@ -33,8 +34,14 @@ METHOD_HELP = {
 METHODS = {name: (_method(name), text) for name, text in METHOD_HELP.items()}
 
 
+def _recheck(scenario, rng, result):
+    inst = draw_instance(scenario, rng)
+    total, _, checks = assess(inst, result.solution)
+    return total, checks, inst.channels()
+
+
 register(Problem(
-    name=PROBLEM,
+    name=PROBLEM, recheck=_recheck,
     paper="Xu, Xu, Xie, Song, 'Joint BS Selection, User Association, and Beamforming Design for Network ISAC' "
           "(seed 002)",
     scenario_class=BSSelectionScenario,

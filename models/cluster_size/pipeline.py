@@ -136,8 +136,14 @@ def solve(scenario: ClusterSizeScenario, method: str, rng: np.random.Generator |
 
 
 # ================================================================================================ registration
+def _recheck(scenario, rng, result):
+    tup = tuple(int(round(float(np.asarray(result.solution[k]).ravel()[0]))) for k in "JKQL")
+    objective, _, checks = assess(scenario, ClusterChoice(None, tup), build_tables(scenario))
+    return objective, checks, None
+
+
 register(Problem(
-    name=PROBLEM,
+    name=PROBLEM, recheck=_recheck,
     paper="Meng, Masouros, 'Networked ISAC Coordinated Beamforming and Cooperative BS Cluster Optimization' "
           "(seed 004)",
     scenario_class=ClusterSizeScenario,

@@ -1,6 +1,8 @@
 """Localization: the registration of the problem and its methods."""
 from __future__ import annotations
 
+import numpy as np
+
 from ...registry import Method, Problem, register
 from .scenario import LocalizationScenario, PROBLEM
 from .instance import draw_instance
@@ -15,8 +17,17 @@ def _run(method: str):
     return run
 
 
+def _recheck(scenario, rng, result):
+    inst = draw_instance(scenario, rng)
+    model = LocalizationModel(inst, result.method, rng)
+    model.randomizations = int(result.metrics.get("randomizations", 0) or 0)    # which checks apply
+    model.relaxation_eigen_ratio = float(result.metrics.get("sdr_max_eigen_ratio") or 0.0)
+    a = model.assess(result.solution, claimed=np.nan)
+    return a.objective, a.checks, inst.channels()
+
+
 register(Problem(
-    name=PROBLEM,
+    name=PROBLEM, recheck=_recheck,
     paper="Xia, Xu, Xu, He, Yang, Ng, 'Multi-Cell Coordinated Beamforming for Integrated Communication and "
           "Multi-TMT Localization' (seed 000)",
     scenario_class=LocalizationScenario,
