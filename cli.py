@@ -19,7 +19,7 @@ from . import registry
 from .algorithms import backends
 from .data import loader
 from .data.schema import field_help
-from .errors import IsacoptError
+from .errors import IsacoptError, ScenarioError
 
 
 def _fmt(value) -> str:
@@ -79,7 +79,11 @@ def cmd_solve(args) -> int:
     for note in result.notes:
         print(f"  note: {note}")
     if args.out:
-        print(f"  wrote {result.save(args.out)}")
+        try:
+            print(f"  wrote {result.save(args.out)}")
+        except OSError as exc:
+            raise ScenarioError(f"cannot write the result to '{args.out}': {exc.strerror or exc}; choose another "
+                                "--out") from None
     return 0
 
 
@@ -105,7 +109,6 @@ def cmd_verify(args) -> int:
     import json
 
     from .algorithms.result import Result
-    from .errors import ScenarioError
 
     try:
         result = Result.from_dict(json.loads(open(args.result, encoding="utf-8").read()))

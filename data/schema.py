@@ -44,6 +44,14 @@ def describe_range(meta: dict) -> str:
     return text + (f" ({meta['unit']})" if meta.get("unit") else "")
 
 
+#: Largest value of an integer field without its own upper bound (a count or size beyond it is a typo: a 23-digit
+#: antenna count used to allocate for half a minute and end in MemoryError).
+MAX_INTEGER = 10 ** 6
+#: Largest antenna count of the SDP-based papers: one N x N complex Hermitian variable per user and BS; at N = 1024
+#: each is 16 MB and an interior-point iteration factorizes a system of ~N^2 unknowns.
+MAX_ANTENNAS = 1024
+
+
 def _fail(owner: str, name: str, value: Any, why: str) -> ScenarioError:
     return ScenarioError(f"{owner}: field '{name}' = {value!r} {why}")
 
@@ -55,6 +63,9 @@ def _check_number(owner, name, value, meta, kind):
         raise _fail(owner, name, value, f"is not an integer: expected {describe_range(meta)}")
     if not math.isfinite(value):
         raise _fail(owner, name, value, f"is not finite: expected {describe_range(meta)}")
+    if kind == "an integer" and meta.get("high") is None and abs(value) > MAX_INTEGER:
+        raise _fail(owner, name, value, f"is larger than any count or size this tool can hold (> {MAX_INTEGER:.0e}); "
+                                        "a typo?")
     lo, hi = meta.get("low"), meta.get("high")
     if (lo is not None and (value < lo or (meta["low_open"] and value == lo))) or (
             hi is not None and (value > hi or (meta["high_open"] and value == hi))):

@@ -30,7 +30,7 @@ from scipy.special import ndtr, ndtri
 
 from ..algorithms import lifted, verify
 from ..algorithms.sdr import Assessment, constructive_rank_one, eigen_ratio, nearest_psd
-from ..data.schema import require, spec, validate
+from ..data.schema import MAX_ANTENNAS, require, spec, validate
 from ..errors import ScenarioError
 from . import channels, geometry
 from ..registry import Method, Problem, register
@@ -57,8 +57,8 @@ class DetectionScenario:
         None, unit="deg", optional=True,
         help="Fig. 6 layout: every CU at this angle from its BS's direction to the area centre, at user_distance_m[0]")
     channel_model: str = spec("rayleigh", choices=("rayleigh", "los"), help="BS-CU fading")
-    tx_antennas: int = spec(32, low=1, help="N_t")
-    rx_antennas: int = spec(32, low=1, help="N_r")
+    tx_antennas: int = spec(32, low=1, high=MAX_ANTENNAS, help="N_t")
+    rx_antennas: int = spec(32, low=1, high=MAX_ANTENNAS, help="N_r")
     antenna_spacing_wavelengths: float = spec(0.5, low=0.0, low_open=True, unit="wavelengths")
     comm_noise_dbm: float = spec(-84.0, unit="dBm", help="sigma_c^2")
     radar_noise_dbm: float = spec(-102.0, unit="dBm", help="sigma_d^2")

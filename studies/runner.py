@@ -133,9 +133,13 @@ class Checkpoint:
             if saved.get("fingerprint") != study.fingerprint():
                 raise ScenarioError(f"output folder '{self.out}' holds a different study (its file changed since); "
                                     "choose another --out")
-        self.rows_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(meta, json.dumps({"fingerprint": study.fingerprint(), "study": study.to_dict()}, indent=1,
-                                       default=str))
+        try:
+            self.rows_dir.mkdir(parents=True, exist_ok=True)
+            _write_atomic(meta, json.dumps({"fingerprint": study.fingerprint(), "study": study.to_dict()}, indent=1,
+                                           default=str))
+        except OSError as exc:
+            raise ScenarioError(f"cannot write the study into '{self.out}': {exc.strerror or exc}; choose another "
+                                "--out") from None
 
     def _load(self, path: Path, keys: set[str]) -> dict[str, Any] | str:
         """The row in ``path``, or why it cannot be reused."""
@@ -324,6 +328,12 @@ def run_study(study: Study, out: str | Path, *, workers: int = 1, scheduler: str
             with contextlib.suppress(Exception):
                 source.close()                        # stops the pool at once (a generator's finally)
     table = ckpt.table()
+    solved = table[table["objective"].notna()] if "objective" in table else table
+    for name in study.metrics:                # a metric no solved job reports is a typo or the wrong problem
+        if len(solved) and (name not in solved or solved[name].isna().all()):
+            log.warning("metric '%s' is in none of the %d solved results of '%s' (misspelled? a result's metrics "
+                        "are listed by `run.py solve %s --out r.json`)", name, len(solved), study.problem,
+                        study.problem)
     table.to_csv(ckpt.out / "jobs.csv", index=False)
     summary = summarize(study, table)
     summary.to_csv(ckpt.out / "summary.csv", index=False)

@@ -48,6 +48,7 @@ import dataclasses
 import difflib
 import hashlib
 import itertools
+import math
 import json
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,10 @@ class Study:
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+#: Largest number of jobs of one study (each is a checkpoint file; beyond it the grid is a typo).
+MAX_JOBS = 10 ** 6
+
+
 def _fail(origin: str, message: str) -> ScenarioError:
     return ScenarioError(f"study {origin}: {message}")
 
@@ -160,6 +165,9 @@ def load_study(source: str | Path, quick: bool = False) -> Study:
         raise _fail(origin, f"methods = {methods!r} must be a non-empty list of method names")
     for m in methods:
         spec.method(m)                                                  # unknown method -> UnknownNameError
+    twice = sorted({m for m in methods if methods.count(m) > 1})
+    if twice:
+        raise _fail(origin, f"methods lists {', '.join(repr(m) for m in twice)} more than once; list each once")
     sweep = dict(raw.get("sweep", {}))
     mode = sweep.pop("mode", "cross")
     if mode not in ("cross", "zip"):
@@ -179,6 +187,10 @@ def load_study(source: str | Path, quick: bool = False) -> Study:
         raise _fail(origin, f"draws = {draws!r} must be an integer >= 1")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise _fail(origin, f"seed = {seed!r} must be a non-negative integer")
+    points = math.prod(len(v) for v in sweep.values()) if mode == "cross" else max(map(len, sweep.values()), default=1)
+    if points * draws * len(methods) > MAX_JOBS:
+        raise _fail(origin, f"{points} points x {draws} draws x {len(methods)} methods = "
+                            f"{points * draws * len(methods):.3g} jobs exceeds {MAX_JOBS:.0e}; split the study")
     if mode == "zip" and len({len(v) for v in sweep.values()}) > 1:
         raise _fail(origin, "[sweep] mode = 'zip' needs lists of equal length "
                             f"({', '.join(f'{k}: {len(v)}' for k, v in sweep.items())})")

@@ -140,3 +140,37 @@ def test_sigterm_of_the_study_leaves_no_workers(tmp_path):
     proc.communicate(timeout=60)
     time.sleep(1.0)
     assert not [p for p in family if alive(p)]
+
+
+def test_a_method_listed_twice_is_refused(tmp_path):
+    from isacopt.errors import ScenarioError
+    import pytest
+    path = study_file(tmp_path, SMALL.format(draws=1).replace('methods = ["sdr", "zf"]', 'methods = ["sdr", "sdr"]'))
+    with pytest.raises(ScenarioError, match="methods lists 'sdr' more than once"):
+        load_study(path)
+
+
+def test_a_misspelled_metric_is_named_at_the_end(tmp_path, caplog):
+    text = SMALL.format(draws=1).replace('metrics = ["p_detect_min", "bs_power_w"]',
+                                         'metrics = ["p_detect_min", "bs_powr_w"]').split("[figure]")[0]
+    with caplog.at_level("WARNING"):
+        run_study(load_study(study_file(tmp_path, text)), tmp_path / "out", progress=False)
+    assert "metric 'bs_powr_w' is in none of the" in caplog.text and "p_detect_min" not in caplog.text
+
+
+def test_sizes_and_folders_are_user_errors(tmp_path, cli):
+    """A 23-digit or absurd size, a huge study, a read-only output folder: one line, exit 2, nothing allocated."""
+    for args, text in ((("--set", "tx_antennas=10000000000000000000000"), "tx_antennas"),
+                       (("--set", "tx_antennas=1000000"), "is out of range: must be >= 1 and <= 1024"),
+                       (("--set", "area_samples=10000000000000000000000"), "larger than any count")):
+        out = cli("solve", "detection", *args)
+        assert out.returncode == 2 and text in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    huge = study_file(tmp_path, SMALL.format(draws=100000000), name="huge")
+    out = cli("study", huge, "--out", tmp_path / "h")
+    assert out.returncode == 2 and "jobs exceeds" in out.stderr
+    blocked = tmp_path / "a_file"                 # an output path under a regular file cannot be created (also
+    blocked.write_text("")                        # as root, who ignores read-only permissions)
+    out = cli("study", study_file(tmp_path, draws=1), "--out", blocked / "out")
+    assert out.returncode == 2 and "cannot write the study" in out.stderr, out.stderr
+    out = cli("solve", "detection", "--set", "tx_antennas=6", "--set", "rx_antennas=6", "--out", blocked / "r.json")
+    assert out.returncode == 2 and "cannot write the result" in out.stderr, out.stderr

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...data.schema import require, spec, validate
+from ...data.schema import MAX_ANTENNAS, require, spec, validate
 
 
 PROBLEM = "cluster-size"
@@ -21,8 +21,8 @@ QUAD_RTOL = 1e-8
 class ClusterSizeScenario:
     """Section V setup; (P1) (16) or (P2) (19). Thresholds only matter for (P2)."""
 
-    tx_antennas: int = spec(20, low=2, help="M_t, transmit antennas per BS")
-    rx_antennas: int = spec(10, low=1, help="M_r, receive antennas per BS")
+    tx_antennas: int = spec(20, low=2, high=MAX_ANTENNAS, help="M_t, transmit antennas per BS")
+    rx_antennas: int = spec(10, low=1, high=MAX_ANTENNAS, help="M_r, receive antennas per BS")
     rcs: float = spec(0.1, low=0.0, low_open=True, help="xi, radar cross-section of the target")
     mismatch_loss: float = spec(1.0, low=0.0, high=1.0, low_open=True, help="kappa, receive-filter mismatch loss")
     matched_filter_gain: float = spec(1.0, low=0.0, low_open=True, help="Delta T, matched-filter gain")

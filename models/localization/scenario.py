@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...data.schema import require, spec, validate
+from ...data.schema import MAX_ANTENNAS, require, spec, validate
 from .. import geometry
 
 
@@ -38,7 +38,7 @@ class LocalizationScenario:
                                     help="BS-CU path gain at 1 m (chosen: free space at 24 GHz)")
     user_path_loss_exponent: float = spec(2.0, low=0.0, help="BS-CU path-loss exponent (chosen: free space)")
     carrier_ghz: float = spec(24.0, low=0.0, low_open=True, unit="GHz", help="f_c")
-    tx_antennas: int = spec(16, low=1, help="N_t")
+    tx_antennas: int = spec(16, low=1, high=MAX_ANTENNAS, help="N_t")
     antenna_spacing_wavelengths: float = spec(0.5, low=0.0, low_open=True, unit="wavelengths")
     effective_bandwidth_mhz: float = spec(100.0, low=0.0, low_open=True, unit="MHz", help="beta")
     symbol_duration_ns: float = spec(10.0, low=0.0, low_open=True, unit="ns", help="T_s (chosen: 1/beta)")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...data.schema import require, spec, validate
+from ...data.schema import MAX_ANTENNAS, require, spec, validate
 from .. import channels, geometry
 from ..units import db_to_linear
 
@@ -33,8 +33,8 @@ class RobustPrecodingScenario:
 
     cells: int = spec(2, low=1, help="J, cells (one BS and one target each)")
     users_per_cell: int = spec(3, low=1, help="K, single-antenna users per cell")
-    tx_antennas: int = spec(6, low=1, help="N_tx")
-    rx_antennas: int = spec(6, low=1, help="N_rx")
+    tx_antennas: int = spec(6, low=1, high=MAX_ANTENNAS, help="N_tx")
+    rx_antennas: int = spec(6, low=1, high=MAX_ANTENNAS, help="N_rx")
     carrier_ghz: float = spec(5.6, low=0.0, low_open=True, unit="GHz",
                               help="f_c (half-wavelength arrays: enters only through the spacing, recorded)")
     target_angles_deg: tuple[float, ...] = spec(
