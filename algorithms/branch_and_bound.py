@@ -230,14 +230,15 @@ class Relaxation:
         return iv.start + index
 
     def solve(self, lo: np.ndarray, hi: np.ndarray, solver: str | None, fallback: bool = False,
-              bound_tol: float | None = None):
+              bound_tol: float | None = None, deadline: float | None = None):
         """Solve with integer bounds [lo, hi]; (outcome, internal minimization value or None, int values, values).
 
         An inaccurate Clarabel solve with a dual bound (:func:`backends.safe_dual_bound`) returns that bound as the
         value and the approximate relaxed point for branching."""
         for iv in self.int_vars:
             iv.bind(lo, hi)
-        outcome = backends.solve_conic(self.relaxed, solver, fallback=fallback, dual_bound=True, bound_tol=bound_tol)
+        outcome = backends.solve_conic(self.relaxed, solver, fallback=fallback, dual_bound=True, bound_tol=bound_tol,
+                                       deadline=deadline)
         if outcome.status == Status.OPTIMAL:
             value = self.sign * float(self.relaxed.value)
         elif outcome.dual_bound is not None and all(iv.relaxed.value is not None for iv in self.int_vars):
@@ -348,8 +349,11 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
     seen_roundings: set[bytes] = set()
     counter = itertools.count()
 
-    def run(lo, hi):
-        outcome, value, ints, values = relax.solve(lo, hi, solver, solver_fallback, bound_tol=0.1 * rel_gap)
+    deadline = None if time_limit_s is None else start + time_limit_s
+
+    def run(lo, hi):                     # every node solve stops at the search's deadline (its own time limit)
+        outcome, value, ints, values = relax.solve(lo, hi, solver, solver_fallback, bound_tol=0.1 * rel_gap,
+                                                   deadline=deadline)
         stats["sdp"] += 1
         stats["dual_bounds"] += outcome.dual_bound is not None and outcome.status != Status.OPTIMAL
         stats["solver_time"] += outcome.solve_time_s

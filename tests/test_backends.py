@@ -384,3 +384,11 @@ def test_keyboard_interrupt_is_never_swallowed_by_the_ladder(monkeypatch):
     _panic_first_calls(monkeypatch, 1, KeyboardInterrupt)
     with pytest.raises(KeyboardInterrupt):
         backends.solve_conic(problem)
+
+
+def test_a_passed_deadline_starts_no_attempt():
+    import time
+    problem, _, _ = conic.FEASIBLE[sorted(conic.FEASIBLE)[0]]()
+    outcome = backends.solve_conic(problem, deadline=time.perf_counter() - 1.0)
+    assert outcome.status is Status.NO_SOLUTION and len(outcome.attempts) == 1
+    assert outcome.attempts[0].error == "deadline reached"

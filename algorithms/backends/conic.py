@@ -146,7 +146,8 @@ def conic_attempts(name: str, clarabel: dict | None = None) -> list[tuple[str, d
 
 def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: bool = True,
                 dual_bound: bool = False, bound_tol: float | None = None,
-                resume: tuple[list[str], float] | None = None, clarabel: dict | None = None) -> ConicOutcome:
+                resume: tuple[list[str], float] | None = None, clarabel: dict | None = None,
+                deadline: float | None = None) -> ConicOutcome:
     """Solve a cvxpy problem; retry inaccurate or failed solves (tighter settings, then the next solver).
 
     Returns the first accurate outcome (optimal, infeasible or unbounded); when every attempt is inaccurate, the
@@ -160,6 +161,9 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
     ``resume``: (attempt records, solver time) of a first attempt already made elsewhere (:func:`solve_conic_batch`);
     the ladder starts at the second attempt.
     ``clarabel``: settings for one extra first Clarabel attempt (:func:`conic_attempts`).
+    ``deadline``: a ``time.perf_counter()`` instant; every attempt gets the remaining time as the solver's own time
+    limit (Clarabel ``time_limit``, SCS ``time_limit_secs``), and no attempt starts after it (the outcome is then
+    ``no_solution`` unless an earlier attempt answered), so a caller's time limit holds within one solve.
     """
     bound_tol = TIGHT_BOUND if bound_tol is None else bound_tol
     chain = conic_chain(solver)
@@ -176,6 +180,18 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
         if position == 0 and resume:
             attempts_here = attempts_here[1:]
         for kind, settings in attempts_here:
+            if deadline is not None:
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    attempts.append(Attempt(name, kind, Status.NO_SOLUTION, error="deadline reached"))
+                    out = last if last is not None else ConicOutcome(Status.NO_SOLUTION, name, solver_time,
+                                                                     time.perf_counter() - start)
+                    return ConicOutcome(out.status, out.solver, solver_time, time.perf_counter() - start,
+                                        list(attempts), out.dual_bound)
+                limit = _time_limit(name, remaining)
+                if "mosek_params" in limit:
+                    limit["mosek_params"] = {**settings.get("mosek_params", {}), **limit["mosek_params"]}
+                settings = dict(settings, **limit)
             bound, error, t0 = None, None, time.perf_counter()
             try:
                 status, bound = _solve_once(problem, name, settings, dual_bound)
@@ -204,6 +220,12 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
         last = ConicOutcome(Status.OPTIMAL_INACCURATE, last.solver, solver_time, time.perf_counter() - start,
                             list(attempts), best_bound[0])
     return last
+
+
+def _time_limit(name: str, seconds: float) -> dict:
+    """A solver's own wall-clock limit setting."""
+    return {"CLARABEL": {"time_limit": max(seconds, 1e-3)}, "SCS": {"time_limit_secs": max(seconds, 1e-3)},
+            "MOSEK": {"mosek_params": {"MSK_DPAR_OPTIMIZER_MAX_TIME": max(seconds, 1e-3)}}}.get(name, {})
 
 
 def conic_workers(jobs: int) -> int:
