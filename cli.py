@@ -13,17 +13,16 @@ import os
 import sys
 import traceback
 
-import numpy as np
-
-from . import registry
-from .algorithms import backends
-from .data import loader
-from .data.schema import field_help
+from . import __version__
 from .errors import IsacoptError, ScenarioError
+
+# The heavy modules (NumPy, cvxpy, the papers) are imported by the verbs that need them, so `--help` and
+# `--version` answer at once.
 
 
 def _fmt(value) -> str:
     """Compact human form of a metric: scalars to 4 significant digits, arrays as min/max."""
+    import numpy as np
     arr = np.asarray(value)
     if arr.dtype.kind in "fi" and arr.size > 1:
         return f"min {arr.min():.4g}, max {arr.max():.4g}" if arr.size > 4 else " ".join(f"{x:.4g}" for x in arr.ravel())
@@ -33,6 +32,9 @@ def _fmt(value) -> str:
 
 
 def cmd_list(args) -> int:
+    from . import registry
+    from .data import loader
+    from .data.schema import field_help
     for spec in registry.PROBLEMS.values():
         print(f"{spec.name}: {spec.paper}")
         for name, method in spec.methods.items():
@@ -51,6 +53,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_solvers(args) -> int:
+    from .algorithms import backends
     print(f"{'solver':<10} {'kind':<8} {'version':<10} status")
     for info in backends.solver_table():
         default = " [default]" if info.name in (backends.DEFAULT_CONIC, backends.DEFAULT_INTEGER) else ""
@@ -60,6 +63,9 @@ def cmd_solvers(args) -> int:
 
 
 def cmd_solve(args) -> int:
+    from . import registry
+    if args.seed < 0:
+        raise ScenarioError(f"--seed {args.seed} must be a non-negative integer")
     result = registry.solve(args.problem, args.scenario, args.method, args.solver, args.seed, args.set or ())
     spec = registry.problem(args.problem)
     print(f"{result.problem} / {result.method}   scenario {result.scenario_name}, seed {result.seed}")
@@ -108,6 +114,7 @@ def cmd_verify(args) -> int:
     """Re-check a stored result from its own data; exit 0 when it holds, 3 when it does not."""
     import json
 
+    from . import registry
     from .algorithms.result import Result
 
     try:
@@ -129,6 +136,7 @@ def cmd_verify(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="run.py", description="isacopt: optimization for networked ISAC")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    parser.add_argument("--version", action="version", version=f"isacopt {__version__}")
     sub = parser.add_subparsers(dest="verb", required=True)
     p = sub.add_parser("list", help="problems, methods, scenarios and studies")
     p.add_argument("-v", "--verbose", action="store_true", help="also list every scenario field")
@@ -161,7 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv                         # accepted anywhere on the line, as the error hints say
+    args = parser.parse_args([a for a in argv if a != "--debug"])
+    args.debug = debug
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return args.func(args)

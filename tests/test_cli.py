@@ -102,3 +102,23 @@ def test_solve_writes_self_contained_json(tmp_path):
     from scipy.stats import norm
     p_d = norm.sf(norm.isf(sc["false_alarm_prob"]) - np.sqrt(2 * energy / 10 ** ((sc["radar_noise_dbm"] - 30) / 10)))
     assert data["objective"] == pytest.approx(p_d.min(), rel=1e-6)
+
+
+def test_cli_edges():
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.startswith("isacopt ")
+    out = run("solve", "detection", "--seed", "-1")
+    assert out.returncode == 2 and out.stderr.strip() == "error: --seed -1 must be a non-negative integer"
+    out = run("solve", "detection", "--debug", "--set", "max_pwr_w=3")          # --debug after the verb
+    assert out.returncode == 2 and "did you mean 'max_power_w'" in out.stderr
+
+
+def test_help_imports_no_solver_stack():
+    """`--help` and `--version` must not import cvxpy, NumPy or the papers (they took 1.3-3.5 s)."""
+    code = ("import sys, contextlib, io; from isacopt import cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try: cli.main(['--help'])\n"
+            "    except SystemExit: pass\n"
+            "print(sorted(m for m in ('cvxpy', 'numpy', 'isacopt.registry', 'pyomo') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
