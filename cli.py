@@ -66,7 +66,8 @@ def cmd_solve(args) -> int:
     from . import registry
     if args.seed < 0:
         raise ScenarioError(f"--seed {args.seed} must be a non-negative integer")
-    result = registry.solve(args.problem, args.scenario, args.method, args.solver, args.seed, args.set or ())
+    result = registry.solve(args.problem, args.scenario, args.method, args.solver, args.seed, args.set or (),
+                            time_limit_s=args.time_limit)
     spec = registry.problem(args.problem)
     print(f"{result.problem} / {result.method}   scenario {result.scenario_name}, seed {result.seed}")
     print(f"  status     {result.status.value} ({result.solver}, {result.time_s:.2f} s; stopped: "
@@ -151,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the random positions and channels (default 0)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a scenario field (repeatable)")
     p.add_argument("--out", metavar="FILE.json", help="write the self-contained JSON result")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS", dest="time_limit",
+                   help="wall-clock limit of the method; it returns the best answer found so far, with its bound")
     p.set_defaults(func=cmd_solve)
     p = sub.add_parser("study", help="run a parameter study (sweep, draws, methods) and draw its figure")
     p.add_argument("study", help="shipped study name or path to a .toml file (see `list`)")

@@ -177,11 +177,13 @@ def _largest_difference(drawn: dict, stored: dict) -> float:
 
 def solve(problem_name: str, scenario: str | None = None, method: str | None = None, solver: str | None = None,
           seed: int | np.random.SeedSequence = 0, overrides: tuple[str, ...] | list[str] = (),
-          values: dict | None = None) -> Result:
+          values: dict | None = None, time_limit_s: float | None = None) -> Result:
     """Load and validate a scenario, draw its random instance from ``seed``, run one method; a :class:`Result`.
 
     ``overrides``: CLI ``key=value`` strings; ``values``: typed overrides (studies). ``seed``: an int or the
-    ``SeedSequence`` of a study job (the Result then records its entropy and spawn key).
+    ``SeedSequence`` of a study job (the Result then records its entropy and spawn key). ``time_limit_s``: a
+    wall-clock limit for the whole method (:mod:`~isacopt.algorithms.limits`), honoured within one subproblem solve;
+    a run it ends says so in ``termination``.
     """
     from .algorithms import backends
 
@@ -194,8 +196,12 @@ def solve(problem_name: str, scenario: str | None = None, method: str | None = N
     else:
         sc, sc_name = load_scenario(spec.scenario_class, spec.name, scenario, spec.default_scenario, overrides,
                                     values, folder=spec.scenario_dir)
+    if time_limit_s is not None and not time_limit_s > 0:
+        raise UnknownNameError(f"time limit {time_limit_s} must be a positive number of seconds")
+    from .algorithms import limits
     start = time.perf_counter()
-    result = m.run(sc, np.random.default_rng(seed), solver)
+    with limits.time_limit(time_limit_s):
+        result = m.run(sc, np.random.default_rng(seed), solver)
     if isinstance(seed, np.random.SeedSequence):
         seed = {"entropy": seed.entropy, "spawn_key": list(seed.spawn_key)}
     if result.method != method_name or result.problem != spec.name:

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from . import limits
 from .result import Status, Termination
 
 #: Table I of the BS-selection paper.
@@ -48,11 +49,16 @@ def alternate(state: Any, steps: Sequence[Callable[[Any], tuple[Any, Status]]],
     history = [dict(iteration=0, penalized=value, **record)]
     solves = 0
     for it in range(1, max_iter + 1):
+        if limits.expired():                            # the run's time limit: keep the last full iterate
+            return AOOutcome(Status.OPTIMAL, Termination.TIME_LIMIT, state, history, it - 1, solves,
+                             time.perf_counter() - start, [f"time limit reached before iteration {it}"])
         for step in steps:
             new_state, status = step(state)
             solves += 1
             if status != Status.OPTIMAL:
-                return AOOutcome(status, Termination.SOLVER_FAILURE, state, history, it - 1, solves,
+                why = Termination.TIME_LIMIT if limits.expired() else Termination.SOLVER_FAILURE
+                return AOOutcome(status if why is Termination.SOLVER_FAILURE else Status.OPTIMAL, why, state,
+                                 history, it - 1, solves,
                                  time.perf_counter() - start,
                                  [f"iteration {it}: a block subproblem returned {status.value}; stopped"])
             state = new_state

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from . import limits
 from .result import Status
 
 
@@ -55,6 +56,9 @@ def alternate(first: Subproblem, second: Subproblem, state: Any, *, max_iter: in
     monotone, converged, status, solver_time, notes = True, False, Status.OPTIMAL, 0.0, []
     iteration = 0
     for iteration in range(1, max_iter + 1):
+        if iteration > 1 and limits.expired():          # the run's time limit: keep the last accepted round
+            notes.append(f"AO stopped by the time limit before round {iteration}")
+            break
         a = first.solve(state)
         solver_time += a.solver_time_s
         history.append({"iteration": iteration, "step": first.name, "status": a.status.value,

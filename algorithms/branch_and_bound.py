@@ -79,7 +79,7 @@ from typing import Any, Callable, Sequence
 import cvxpy as cp
 import numpy as np
 
-from . import backends
+from . import backends, limits
 from .result import Status, Termination
 
 logger = logging.getLogger(__name__)
@@ -349,7 +349,9 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
     seen_roundings: set[bytes] = set()
     counter = itertools.count()
 
-    deadline = None if time_limit_s is None else start + time_limit_s
+    if time_limit_s is None and limits.deadline() is not None:       # the run's limit (registry.solve)
+        time_limit_s = limits.remaining()
+    deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
 
     def run(lo, hi):                     # every node solve stops at the search's deadline (its own time limit)
         outcome, value, ints, values = relax.solve(lo, hi, solver, solver_fallback, bound_tol=0.1 * rel_gap,

@@ -15,11 +15,12 @@ from __future__ import annotations
 import math
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from .result import Status
+from . import limits
+from .result import Status, Termination
 
 
 @dataclass
@@ -45,6 +46,8 @@ class EnumerationOutcome:
     failed: list = field(default_factory=list)       # (choice, status) of unresolved evaluations
     time_s: float = 0.0
     workers: int = 1
+    skipped: int = 0                                 # choices not evaluated (time limit, interrupt)
+    termination: Termination = Termination.CONVERGED
 
     def ties(self, rel: float = 1e-6) -> list:
         """Choices whose objective is within ``rel`` of the optimum (alternative optima)."""
@@ -54,11 +57,26 @@ class EnumerationOutcome:
         return [c for c, v in self.objectives if v is not None and v <= self.objective + tol]
 
 
-def _run_chunk(evaluate: Callable, chunk: Sequence) -> tuple[list, Any, int]:
-    """Evaluate a chunk; (per-choice (objective, status), best (index, payload), conic solves)."""
+#: The status of a choice that was not evaluated (a time limit or an interrupt came first).
+SKIPPED = Status.NO_SOLUTION
+
+
+def _ignore_sigint() -> None:
+    """Pool initializer: Ctrl-C is the parent's to handle (it stops the pool and keeps what finished)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_chunk(evaluate: Callable, chunk: Sequence, deadline: float | None = None) -> tuple[list, Any, int]:
+    """Evaluate a chunk; (per-choice (objective, status), best (index, payload), conic solves). After ``deadline``
+    the remaining choices are skipped (status SKIPPED), and every conic solve stops at it."""
     values, best, best_value, solves = [], None, math.inf, 0
     for i, choice in enumerate(chunk):
-        ev = evaluate(choice)
+        if deadline is not None and time.monotonic() >= deadline:
+            values.append((None, SKIPPED))
+            continue
+        with limits.until(deadline):
+            ev = evaluate(choice)
         solves += ev.solves
         ok = ev.status == Status.OPTIMAL and ev.objective is not None
         values.append((ev.objective if ok else None, ev.status))
@@ -75,21 +93,46 @@ def enumerate_choices(choices: Sequence, evaluate: Callable[[Any], Evaluation], 
     when workers > 1 (a module-level function or an object with ``__call__``).
     """
     start = time.perf_counter()
+    deadline = limits.deadline()
     choices = list(choices)
     workers = max(1, min(workers or os.cpu_count() or 1, len(choices) or 1))
     n_chunks = 1 if workers == 1 else min(len(choices), workers * chunks_per_worker)
     bounds = [round(i * len(choices) / n_chunks) for i in range(n_chunks + 1)]
     chunks = [choices[bounds[i]:bounds[i + 1]] for i in range(n_chunks)]
+    parts: list = [None] * len(chunks)
+    interrupted = False
     if workers == 1:
-        parts = [_run_chunk(evaluate, c) for c in chunks]
+        try:
+            for k, c in enumerate(chunks):
+                parts[k] = _run_chunk(evaluate, c, deadline)
+        except KeyboardInterrupt:
+            interrupted = True
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(_run_chunk, [evaluate] * len(chunks), chunks))
-    out = EnumerationOutcome(Status.INFEASIBLE, evaluations=len(choices), workers=workers)
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+        try:
+            futures = {pool.submit(_run_chunk, evaluate, c, deadline): k for k, c in enumerate(chunks)}
+            for fut in as_completed(futures):
+                parts[futures[fut]] = fut.result()
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=not interrupted, cancel_futures=True)
+            for process in processes if interrupted else []:
+                process.terminate()
+    out = EnumerationOutcome(Status.INFEASIBLE, evaluations=0, workers=workers)
     best_value = math.inf
-    for chunk, (values, best, solves) in zip(chunks, parts):
+    for chunk, part in zip(chunks, parts):
+        if part is None:                                 # an interrupted chunk: nothing of it is known
+            out.skipped += len(chunk)
+            continue
+        values, best, solves = part
         out.sdp_solves += solves
         for choice, (value, status) in zip(chunk, values):
+            if status is SKIPPED:
+                out.skipped += 1
+                continue
+            out.evaluations += 1
             out.objectives.append((choice, value))
             if status not in (Status.OPTIMAL, Status.INFEASIBLE):
                 out.failed.append((choice, status))
@@ -98,7 +141,10 @@ def enumerate_choices(choices: Sequence, evaluate: Callable[[Any], Evaluation], 
                 out.choice, out.objective = choice, value
         if best is not None and chunk[best[0]] == out.choice:
             out.payload = best[1]
-    if out.failed:
+    if out.skipped:                                      # a partial enumeration proves nothing
+        out.termination = Termination.INTERRUPTED if interrupted else Termination.TIME_LIMIT
+        out.status = Status.FEASIBLE if out.choice is not None else Status.NO_SOLUTION
+    elif out.failed:
         out.status = Status.ERROR
     elif out.choice is not None:
         out.status = Status.OPTIMAL

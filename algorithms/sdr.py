@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backends, verify
+from . import backends, limits, verify
 from .finalize import finalize
 from .protocols import RelaxationModel
 from .result import Result, Status, Termination
@@ -96,8 +96,9 @@ def solve_relaxation(model, solver: str | None = None) -> Result:
         return finalize(base, status=Status.ERROR, termination=Termination.SOLVER_FAILURE,
                         time_s=time.perf_counter() - start)
     if not status.has_solution:
-        return finalize(base, status=status, time_s=time.perf_counter() - start,
-                        termination=Termination.SOLVER_FAILURE if status is Status.ERROR else Termination.CONVERGED)
+        why = (Termination.TIME_LIMIT if limits.expired() else
+               Termination.SOLVER_FAILURE if status in (Status.ERROR, Status.NO_SOLUTION) else Termination.CONVERGED)
+        return finalize(base, status=status, time_s=time.perf_counter() - start, termination=why)
     solution, claimed = model.recover()
     a = model.assess(solution, claimed)
     return finalize(base, status=status, objective=a.objective, checks=a.checks, bound=a.bound, proven=a.proven,

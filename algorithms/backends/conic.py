@@ -12,6 +12,7 @@ import cvxpy as cp
 import numpy as np
 
 from ...errors import SolverError, UnknownNameError
+from .. import limits
 from ..result import Status
 from .availability import CONIC_SOLVERS, DEFAULT_CONIC, require_usable, solver_info
 from .certificate import problem_dual_bound
@@ -161,11 +162,12 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
     ``resume``: (attempt records, solver time) of a first attempt already made elsewhere (:func:`solve_conic_batch`);
     the ladder starts at the second attempt.
     ``clarabel``: settings for one extra first Clarabel attempt (:func:`conic_attempts`).
-    ``deadline``: a ``time.perf_counter()`` instant; every attempt gets the remaining time as the solver's own time
+    ``deadline``: a ``time.monotonic()`` instant (default: the run's, :mod:`..limits`); every attempt gets the remaining time as the solver's own time
     limit (Clarabel ``time_limit``, SCS ``time_limit_secs``), and no attempt starts after it (the outcome is then
     ``no_solution`` unless an earlier attempt answered), so a caller's time limit holds within one solve.
     """
     bound_tol = TIGHT_BOUND if bound_tol is None else bound_tol
+    deadline = limits.deadline() if deadline is None else min(deadline, limits.deadline() or deadline)
     chain = conic_chain(solver)
     if not fallback:
         chain = chain[:1]
@@ -181,7 +183,7 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
             attempts_here = attempts_here[1:]
         for kind, settings in attempts_here:
             if deadline is not None:
-                remaining = deadline - time.perf_counter()
+                remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     attempts.append(Attempt(name, kind, Status.NO_SOLUTION, error="deadline reached"))
                     out = last if last is not None else ConicOutcome(Status.NO_SOLUTION, name, solver_time,

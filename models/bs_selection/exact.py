@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...algorithms import backends
+from ...algorithms import backends, limits
 from ...algorithms.result import Result, Status, Termination
 from .scenario import BSSelectionInstance
 from .sdp import Choice, InnerProblem, ScaledData, all_choices
@@ -39,13 +39,17 @@ def run_enumeration(inst: BSSelectionInstance, solver: str | None = None, *, wor
         notes.append(f"{len(out.failed)} inner SDPs unresolved (e.g. {out.failed[0][0].describe()}: "
                      f"{out.failed[0][1].value}): no optimality claim")
     extra = dict(sdp_solves=out.sdp_solves)
-    if out.status == Status.OPTIMAL:
+    if out.skipped:
+        notes.append(f"{out.skipped} of {len(choices)} choices not evaluated ({out.termination.value.replace('_', ' ')}): "
+                     "the best one found so far, no optimality claim")
+    if out.status == Status.OPTIMAL or (out.skipped and out.payload is not None):
         ties = out.ties(1e-6)
         if len(ties) > 1:
             notes.append(f"{len(ties)} choices within 1e-6 of the optimum")
-        return make_result(inst, method, out.payload, proven=not out.failed, notes=notes, time_s=time_now() - start,
-                           **extra)
-    return make_result(inst, method, None, status=out.status, notes=notes, time_s=time_now() - start, **extra)
+        return make_result(inst, method, out.payload, proven=not out.failed and not out.skipped, notes=notes,
+                           termination=out.termination, time_s=time_now() - start, **extra)
+    return make_result(inst, method, None, status=out.status, notes=notes, termination=out.termination,
+                       time_s=time_now() - start, **extra)
 
 
 class _Rounding:
@@ -149,7 +153,8 @@ def run_bnb(inst: BSSelectionInstance, solver: str | None = None, *, receivers=N
     status = Status.INFEASIBLE if not status_bad and all(np.isinf(v) and v > 0 for v in lower.values()) \
         else Status.NO_SOLUTION
     termination = Termination.CONVERGED if not status_bad else (
-        Termination.TIME_LIMIT if time_limit_s is not None and time_now() - start >= time_limit_s else
+        Termination.TIME_LIMIT if limits.expired() or (time_limit_s is not None and time_now() - start >= time_limit_s)
+        else
         Termination.NODE_LIMIT if node_limit is not None else Termination.SOLVER_FAILURE)
     notes.append(f"receiver root bounds (W): " + ", ".join(
         f"BS{s + 1} {'infeasible' if roots[s] == np.inf else f'{roots[s] * P:.6g}'}" for s in receivers))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 
-from ...algorithms import backends, verify
+from ...algorithms import limits, backends, verify
 from ...algorithms.ao_precoding import alternate
 from ...algorithms.finalize import finalize
 from ...algorithms.result import Result, Status, Termination
@@ -78,7 +78,8 @@ def solve(inst: Instance, method: str, solver: str | None = None) -> Result:
     # SCA-polished) precoders are judged against the relaxation at the final budgets, max_m RCRB bound_m (each BS's
     # RCRB is >= its own bound). Within GAP_TOLERANCE of it the point is optimal for that relaxation; else feasible.
     bound = max(relaxation) if all(b is not None for b in bounds) else None
-    termination = Termination.CONVERGED if ao["converged"] else Termination.ITERATION_LIMIT
+    termination = (Termination.CONVERGED if ao["converged"] else
+                   Termination.TIME_LIMIT if limits.expired() else Termination.ITERATION_LIMIT)
     return finalize(dict(base, notes=notes), status=status, objective=float(np.max(metrics["rcrb_deg"])),
                     checks=assessment["checks"], bound=bound, proven=False, termination=termination,
                     solution=assessment["solution"], metrics=metrics, solver=solver_name,

@@ -1,0 +1,45 @@
+"""One wall-clock deadline for a whole run, honoured within one subproblem solve.
+
+``with time_limit(seconds):`` sets a deadline (``time.monotonic()``, system-wide on Linux, so it means the same in
+worker processes) that every conic solve (:func:`~.backends.conic.solve_conic`), the branch-and-bound, the
+enumeration and the AO drivers consult; nested limits keep the earlier deadline.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import time
+
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("isacopt_deadline", default=None)
+
+
+def deadline() -> float | None:
+    """The current deadline (``time.monotonic()`` instant), or None."""
+    return _DEADLINE.get()
+
+
+def expired() -> bool:
+    d = _DEADLINE.get()
+    return d is not None and time.monotonic() >= d
+
+
+def remaining() -> float | None:
+    d = _DEADLINE.get()
+    return None if d is None else max(d - time.monotonic(), 0.0)
+
+
+@contextlib.contextmanager
+def until(instant: float | None):
+    """Run the block under the deadline ``instant`` (None: no new limit)."""
+    current = _DEADLINE.get()
+    new = instant if current is None else (current if instant is None else min(current, instant))
+    token = _DEADLINE.set(new)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def time_limit(seconds: float | None):
+    """``with time_limit(10): ...`` - a deadline ``seconds`` from now (None: no limit)."""
+    return until(None if seconds is None else time.monotonic() + float(seconds))
