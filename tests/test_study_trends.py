@@ -15,6 +15,10 @@ pytestmark = pytest.mark.slow
 TOL = 1e-7
 
 
+#: Robust precoding proves nothing (Algorithm 1 + SCA): optimal at the relaxation bound, else feasible with its gap.
+HEURISTIC = ("optimal", "feasible")
+
+
 def summary(tmp_path, name, allowed=("optimal",)):
     study = load_study(name, quick=True)
     table = run_study(study, tmp_path / name, workers=2, progress=False)
@@ -99,11 +103,11 @@ def test_cluster_size_fig3_fig5_fig6_trends(tmp_path):
 def test_robust_precoding_robustness_and_fig8_trends(tmp_path):
     """CSI robustness (extends Fig. 7): designs for delta = 0.01 keep the SINR under errors of radius 0.01 at the
     threshold (0 dB), designs for perfect CSI do not; Fig. 8: CoMP below CBF at every array size."""
-    s6 = summary(tmp_path, "robust_precoding_csi_robustness")
+    s6 = summary(tmp_path, "robust_precoding_csi_robustness", HEURISTIC)
     robust = s6[s6["csi_error"] == 0.01]["tested_min_sinr_db_mean"]
     nominal = s6[s6["csi_error"] == 0.0]["tested_min_sinr_db_mean"]
     assert (robust >= -1e-6).all() and (nominal < 0.0).all()
-    s8 = summary(tmp_path, "robust_precoding_fig8")
+    s8 = summary(tmp_path, "robust_precoding_fig8", HEURISTIC)
     for n, df in s8.groupby("tx_antennas"):
         v = df.set_index("method")["objective_mean"]
         assert v["blp-comp"] <= v["blp-cbf"], n
@@ -121,7 +125,7 @@ def test_robust_precoding_fig7_fig9_profiles(tmp_path):
     falls after round 1 (C_m from the previous round's precoders, as in the paper)."""
     study = load_study("robust_precoding_fig7", quick=True)
     table = run_study(study, tmp_path / "fig7", workers=2, progress=False)
-    assert (table["status"] == "optimal").all() and table["verified"].all()
+    assert table["status"].isin(HEURISTIC).all() and table["verified"].all()
     for (_, row), cdf, level in zip(table.iterrows(), _arrays(table, "tested_sinr_cdf_db"),
                                     _arrays(table, "cdf_level")):
         assert cdf.size == 100 and np.all(np.diff(cdf) >= 0) and level[-1] == 1.0
@@ -144,7 +148,7 @@ def test_robust_precoding_fig4_comp_radiates_more_towards_the_other_cell(tmp_pat
     CBF radiates little through the inter-cell links, CoMP serves those users jointly); both designs verified."""
     study = load_study("robust_precoding_fig4", quick=True)
     table = run_study(study, tmp_path / "fig4", workers=2, progress=False)
-    assert (table["status"] == "optimal").all() and table["verified"].all()
+    assert table["status"].isin(HEURISTIC).all() and table["verified"].all()
     sc = load_scenario(rp.RobustPrecodingScenario, "robust-precoding", "robust_precoding_fig4",
                        "robust_precoding_fig4")[0]
     towards_cell2 = np.asarray(sc.user_angles_deg).reshape(2, 2, 3)[0, 1]      # at BS 1, users of cell 2
