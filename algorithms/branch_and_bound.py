@@ -542,7 +542,7 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
         lb = lower()
         return ub - lb <= abs_gap or (ub - lb) / max(abs(ub), 1e-10) <= rel_gap
 
-    stop_reason, termination = None, Termination.CONVERGED
+    stop_reason, termination, unbounded = None, Termination.CONVERGED, False
     while heap:
         if gap_closed():
             break
@@ -561,6 +561,12 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
         if outcome.status == Status.INFEASIBLE:
             record()
             continue
+        if outcome.status == Status.UNBOUNDED:       # branching cannot bound a recession direction: stop, say so
+            unbounded = True
+            notes.append(f"node {stats['nodes']}: the relaxation is unbounded (proven by the solver); the problem is "
+                         "unbounded if it has a feasible point - a proof for rational mixed-integer linear data "
+                         "(Meyer 1974), not in general for conic data - so the status is unbounded_inaccurate")
+            break
         if value is None:                                        # failure: parent's bound, branch blindly
             choice = first_unresolved(node.lo, node.hi)
             _emit(log, f"node {stats['nodes']} failed ({outcome.status.value}); keeping parent bound {node.bound:.6g}")
@@ -613,7 +619,11 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
     has = math.isfinite(ub_int)
     gap = (ub_int - lb_int) / max(abs(ub_int), 1e-10) if has else math.inf
     closed = has and (ub_int - lb_int <= abs_gap or gap <= rel_gap)
-    if closed:
+    if unbounded:
+        status, lb, gap = Status.UNBOUNDED_INACCURATE, (-math.inf if relax.sign > 0 else lb), math.inf
+        if relax.sign < 0:
+            ub = math.inf
+    elif closed:
         status = Status.OPTIMAL
     elif has:
         status = Status.FEASIBLE

@@ -274,3 +274,13 @@ def test_time_limit_holds_within_one_node_solve():
     assert r.termination is Termination.TIME_LIMIT and r.status in (Status.NO_SOLUTION, Status.FEASIBLE)
     assert r.time_s < 4.0, r.time_s                  # setup + at most one node solve past the limit
     assert r.lower_bound is not None and r.lower_bound <= misdp.known_optima()["2x7_3bars"] + 1e-6
+
+
+def test_an_unbounded_relaxation_stops_the_search_at_once(tmp_path):
+    """A free integer with no constraints (min x) used to branch forever with growing memory; the search stops at
+    the first node whose relaxation the solver proves unbounded, and says it has no proof for the integer problem."""
+    path = tmp_path / "unbounded.cbf"
+    path.write_text("VER\n3\n\nOBJSENSE\nMIN\n\nVAR\n1 1\nF 1\n\nINT\n1\n0\n\nOBJACOORD\n1\n0 1.0\n")
+    r = misdp.solve_bnb(misdp.MisdpScenario(cbf_path=str(path)))
+    assert r.status is Status.UNBOUNDED_INACCURATE and r.nodes == 1 and r.objective is None
+    assert any("relaxation is unbounded" in n for n in r.notes)
