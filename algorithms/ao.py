@@ -38,11 +38,15 @@ class AOOutcome:
 
 def alternate(state: Any, steps: Sequence[Callable[[Any], tuple[Any, Status]]],
               objective: Callable[[Any], tuple[float, dict]], *, tol: float = DEFAULT_TOL, max_iter: int = 30,
-              log: Callable[[str], None] | None = None) -> AOOutcome:
+              log: Callable[[str], None] | None = None, advance: Callable[[int], None] | None = None,
+              settled: Callable[[Any], bool] | None = None, stop_when_settled: bool = False) -> AOOutcome:
     """Run the blocks ``steps`` in turn until the penalized objective settles (see module docstring).
 
     ``history[0]`` is the starting point; every later entry is one full iteration (all blocks), with the
-    penalized objective under ``"penalized"`` plus the model's record.
+    penalized objective under ``"penalized"`` plus the model's record. ``advance(it)`` runs after iteration
+    ``it`` (a penalty continuation grows mu there); with ``settled``, convergence also needs ``settled(state)``
+    (e.g. the binaries at 0/1), else the loop goes on to ``max_iter``; ``stop_when_settled``: stop at the first
+    settled iterate (a penalty continuation's goal) whatever the objective's change.
     """
     start = time.perf_counter()
     value, record = objective(state)
@@ -66,10 +70,13 @@ def alternate(state: Any, steps: Sequence[Callable[[Any], tuple[Any, Status]]],
         history.append(dict(iteration=it, penalized=new_value, **record))
         if log:
             log(f"AO iteration {it}: penalized objective {new_value:.10g}")
-        if abs(new_value - value) <= tol * max(abs(new_value), 1e-12):
+        small = abs(new_value - value) <= tol * max(abs(new_value), 1e-12)
+        if (small or stop_when_settled) and (settled is None or settled(state)):
             return AOOutcome(Status.OPTIMAL, Termination.CONVERGED, state, history, it, solves,
                              time.perf_counter() - start)
         value = new_value
+        if advance is not None:
+            advance(it)
     return AOOutcome(Status.OPTIMAL, Termination.ITERATION_LIMIT, state, history, max_iter, solves,
                      time.perf_counter() - start,
                      [f"no convergence within {max_iter} iterations"])

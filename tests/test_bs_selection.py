@@ -126,31 +126,70 @@ def test_infeasible_instance_proven_by_both_exact_methods():
 
 
 # ---------------------------------------------------------------------------------------------- heuristics
+HEURISTICS = ("ao", "scheme1", "scheme3")
+
+
+def run_method(name, inst, seed):
+    rng = np.random.default_rng(seed)
+    return {"ao": lambda: bs.run_ao(inst, rng=rng), "scheme1": lambda: bs.scheme1(inst, rng=rng),
+            "scheme1-bnb": lambda: bs.scheme1_bnb(inst), "scheme2": lambda: bs.scheme2(inst, rng),
+            "scheme3": lambda: bs.scheme3(inst, rng=rng), "scheme3-bnb": lambda: bs.scheme3_bnb(inst)}[name]()
+
+
 @pytest.mark.parametrize("seed", [0, 3])
 def test_ao_and_schemes_never_below_certified_optimum(seed):
+    """Every heuristic and scheme is verified against (8), never below the certified optimum, and each scheme's
+    Algorithm-1 flavour is never below its branch-and-bound flavour (the restricted problem's optimum)."""
     inst = small(3, 3, seed)
     opt = bs.run_bnb(inst)
     assert opt.status == Status.OPTIMAL and opt.verified
-    results = [bs.run_ao(inst), bs.scheme1(inst), bs.scheme2(inst, np.random.default_rng(seed)),
-               bs.scheme3(inst)]
-    for r in results:
+    results = {m: run_method(m, inst, seed) for m in ("ao", "scheme1", "scheme1-bnb", "scheme2", "scheme3",
+                                                      "scheme3-bnb")}
+    for m, r in results.items():
         if r.status.has_solution:      # a heuristic is feasible, or optimal only when it met a valid bound
-            assert r.status in (Status.FEASIBLE, Status.OPTIMAL) and r.verified, (r.method, r.notes)
-            assert r.status is Status.FEASIBLE or r.gap <= 1e-6, (r.method, r.gap)
-            assert r.objective >= opt.objective * (1 - REL), r.method
+            assert r.status in (Status.FEASIBLE, Status.OPTIMAL) and r.verified, (m, r.notes)
+            assert r.status is Status.FEASIBLE or r.gap <= 1e-6, (m, r.gap)
+            assert r.objective >= opt.objective * (1 - REL), m
         else:
-            assert r.status in (Status.INFEASIBLE, Status.NO_SOLUTION), (r.method, r.status)
-    ao = results[0]                    # AO's bound is the continuous relaxation of (13): below the certified optimum
+            assert r.status in (Status.INFEASIBLE, Status.NO_SOLUTION), (m, r.status)
+    for scheme in ("scheme1", "scheme3"):
+        heuristic, exact = results[scheme], results[scheme + "-bnb"]
+        if exact.status.has_solution:
+            assert exact.metrics["restricted_gap"] <= 1e-5, scheme
+        if heuristic.status.has_solution:
+            assert exact.status.has_solution and heuristic.objective >= exact.objective * (1 - REL), scheme
+    ao = results["ao"]                 # AO's bound is the continuous relaxation of (13): below the certified optimum
     assert ao.lower_bound is not None and ao.lower_bound <= opt.objective * (1 + REL)
     if ao.status.has_solution:
         assert ao.gap == pytest.approx((ao.objective - ao.lower_bound) / ao.objective)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ao_moves_b_and_every_start_ends_at_a_binary_point(seed):
+    """Algorithm 1 from the relaxation is not the relaxation's rounding: block (22) moves b away from the
+    relaxation's value; with the penalty continuation every start ends at a 0/1 point; the history holds every
+    start's iterations (b, a, objective, penalty, mu)."""
+    inst = small(4, 3, seed)
+    r = bs.run_ao(inst, starts=("relaxation", "nearest", "random"), rng=np.random.default_rng(seed))
+    assert r.status.has_solution and r.verified
+    runs = r.metrics["ao_starts"]
+    assert [run["start"] for run in runs] == ["relaxation", "nearest", "random"]
+    assert all(run["binary"] for run in runs), runs
+    relaxation = [h for h in r.history if h["start"] == "relaxation"]
+    assert len(relaxation) >= 2 and {"b", "a", "power_w", "penalty_w", "surrogate_w", "mu_w"} <= set(relaxation[0])
+    assert np.max(np.abs(relaxation[-1]["b"] - relaxation[0]["b"])) > 0.1      # b moved (0/1 from fractional)
+    assert runs[0]["b_moves"] >= 1
+    assert min(np.min(np.minimum(h["b"], 1 - h["b"])) for h in relaxation[:1]) >= 0 and \
+        max(np.max(np.minimum(h["b"], 1 - h["b"])) for h in relaxation[:1]) > 0.01   # and it started fractional
+
+
 @pytest.mark.parametrize("seed", [0, 2])
-def test_ao_penalized_objective_non_increasing(seed):
+def test_ao_penalized_objective_non_increasing_at_fixed_mu(seed):
+    """Without continuation (mu fixed) each block minimizes a majorizer of the penalized objective (16) that
+    touches it at the current point, so (16) never increases over the iterations."""
     inst = small(3, 3, seed)
-    r = bs.run_ao(inst, mu_w=30.0, tol=1e-6, max_iter=8)     # a small mu makes several iterations
-    values = [h["penalized_w"] for h in r.history]
+    r = bs.run_ao(inst, mu_w=30.0, growth=1.0, tol=1e-9, max_iter=6, starts=("relaxation",))
+    values = [h["power_w"] + h["penalty_w"] for h in r.history]
     assert len(values) >= 2
     for before, after in zip(values, values[1:]):
         assert after <= before + 1e-6 * max(abs(before), 1.0)

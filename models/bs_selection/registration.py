@@ -9,7 +9,7 @@ from .scenario import BSSelectionScenario, PROBLEM, draw_instance
 from .verification import assess
 from .exact import run_bnb, run_enumeration
 from .ao import run_ao
-from .schemes import scheme1, scheme2, scheme3
+from .schemes import scheme1, scheme1_bnb, scheme2, scheme3, scheme3_bnb
 
 
 # ================================================================================================ registry glue
@@ -18,18 +18,23 @@ def _method(name: str):
         inst = draw_instance(scenario, rng)
         if name == "scheme2":
             return scheme2(inst, rng, solver)
-        return {"bnb": run_bnb, "enumeration": run_enumeration, "ao": run_ao, "scheme1": scheme1,
-                "scheme3": scheme3}[name](inst, solver)
+        if name in ("ao", "scheme1", "scheme3"):                  # the AO's random start draws from rng
+            return {"ao": run_ao, "scheme1": scheme1, "scheme3": scheme3}[name](inst, solver, rng=rng)
+        return {"bnb": run_bnb, "enumeration": run_enumeration, "scheme1-bnb": scheme1_bnb,
+                "scheme3-bnb": scheme3_bnb}[name](inst, solver)
     return run
 
 
 METHOD_HELP = {
     "bnb": "exact branch-and-bound on the lifted MISDP (13) (certificate: nodes, SDP solves, bounds, gap)",
     "enumeration": "ground truth: the inner SDP (23) for all S (S-1)^K (receiver, association) choices",
-    "ao": "the paper's Algorithm 1 (penalty (16) + MM (17), alternating (22)/(23)), then the rounded choice",
-    "scheme1": "baseline: receiver = BS nearest the target, association and beamforming optimized",
+    "ao": "the paper's Algorithm 1 (penalty (16) + MM (17), blocks (22)/(23)) with continuation and starts, then "
+          "the inner SDP on its choice",
+    "scheme1": "baseline: receiver = BS nearest the target, association by Algorithm 1 (the paper's comparison)",
+    "scheme1-bnb": "baseline: receiver = BS nearest the target, association by branch-and-bound (its optimum)",
     "scheme2": "baseline: random receiver and association, beamforming optimized",
-    "scheme3": "baseline: fixed bistatic pair BS1 -> BS2, association and beamforming optimized",
+    "scheme3": "baseline: fixed bistatic pair BS1 -> BS2, association by Algorithm 1 (the paper's comparison)",
+    "scheme3-bnb": "baseline: fixed bistatic pair BS1 -> BS2, association by branch-and-bound (its optimum)",
 }
 METHODS = {name: (_method(name), text) for name, text in METHOD_HELP.items()}
 

@@ -48,6 +48,11 @@ class BSSelectionScenario:
     penalty_mu: float = spec(3e4, low=0.0, low_open=True, unit="W", help="AO penalty factor mu (16), Table I")
     ao_tolerance: float = spec(1e-3, low=0.0, low_open=True, help="AO stopping tolerance (Algorithm 1, step 6)")
     ao_max_iterations: int = spec(30, low=1, help="AO iteration limit")
+    ao_mu_start: float = spec(0.1, low=0.0, low_open=True,
+                              help="chosen: first AO penalty factor, as a multiple of the relaxation's power")
+    ao_mu_growth: float = spec(10.0, low=1.0, help="chosen: AO penalty growth per iteration (1 = fixed mu)")
+    ao_starts: tuple[str, ...] = spec(("relaxation", "nearest"),
+                                      help="AO starts, any of relaxation, nearest, random (best one is kept)")
 
     def __post_init__(self):
         validate(self)
