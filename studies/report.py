@@ -4,7 +4,7 @@
 (status optimal/feasible and verified), infeasible and failed, the infeasibility rate, and for the objective and
 every recorded scalar metric the mean over solved draws and the half-width of its 95% Student-t confidence
 interval (``<name>_mean``, ``<name>_ci95``); with a ``reference`` method, the paired relative gap to it
-(``gap_mean``, ``gap_ci95``, ``gap_max``, ``gap_draws``: draws where both were solved). ``write_figure``: mean y versus x, one line per series, CI error bars;
+(``gap_mean``, ``gap_ci95``, ``gap_min``, ``gap_max``, ``gap_draws``: draws where both were solved). ``write_figure``: mean y versus x, one line per series, CI error bars;
 or an array-metric profile (e.g. a beampattern).
 """
 from __future__ import annotations
@@ -45,7 +45,8 @@ def summarize(study: Study, table: pd.DataFrame) -> pd.DataFrame:
         if study.reference is not None:
             g = gaps.loc[solved.index].dropna() if len(solved) else pd.Series(dtype=float)
             row.update(gap_mean=float(g.mean()) if len(g) else np.nan, gap_ci95=confidence_halfwidth(g.to_numpy()),
-                       gap_max=float(g.max()) if len(g) else np.nan, gap_draws=len(g))
+                       gap_min=float(g.min()) if len(g) else np.nan, gap_max=float(g.max()) if len(g) else np.nan,
+                       gap_draws=len(g))
         rows.append(row)
     return pd.DataFrame(rows)
 

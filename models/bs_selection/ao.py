@@ -352,16 +352,22 @@ def run_ao(inst: BSSelectionInstance, solver: str | None = None, *, mu_w: float 
     relax = MixedIntegerModel(inst, integer=False, receiver=receiver, sensing_tx=sensing_tx, data=data)
     outcome = backends.solve_conic(relax.problem, solver)
     sdp, notes, history, runs = 1, [], [], []
-    if outcome.status != Status.OPTIMAL:
-        notes.append(f"continuous relaxation of (13): {outcome.status.value}")
-        if outcome.status == Status.INFEASIBLE:
-            return make_result(inst, method, None, status=Status.INFEASIBLE, notes=notes, sdp_solves=sdp,
-                               time_s=time_now() - start_time)
-        bound, relaxed = None, None
-    else:
-        bound = float(relax.problem.value) * data.P
+    bound, relaxed, scale = None, None, 1.0
+    if outcome.status == Status.INFEASIBLE:
+        notes.append("continuous relaxation of (13): infeasible")
+        return make_result(inst, method, None, status=Status.INFEASIBLE, notes=notes, sdp_solves=sdp,
+                           time_s=time_now() - start_time)
+    value = relax.problem.value
+    if value is not None and np.isfinite(value) and relax.vars["receiver"].value is not None:
+        # an inaccurate relaxation still gives a start and the power scale of mu, but no bound
         relaxed = (np.clip(relax.vars["receiver"].value, 0, 1), np.clip(relax.vars["association"].value, 0, 1))
-    mu_start = sc.ao_mu_start * (bound / data.P if bound else 1.0)
+        scale = max(float(value), 1e-9)
+        if outcome.status == Status.OPTIMAL:
+            bound = float(value) * data.P
+    if outcome.status != Status.OPTIMAL:
+        notes.append(f"continuous relaxation of (13): {outcome.status.value} (no bound"
+                     + ("; its point is still a start)" if relaxed is not None else ")"))
+    mu_start = sc.ao_mu_start * scale
     inner = InnerProblem(inst, sensing_tx, solver)
     inner._data = data
     best, termination, tried = None, Termination.CONVERGED, {}
