@@ -20,13 +20,11 @@ BIGM_SLACK = 1e-7
 
 @functools.lru_cache(maxsize=16)
 def _mi_template(S: int, K: int, r: int, integer: bool, receiver: int | None, sensing_tx: tuple | None,
-                 penalty: bool, phase1: bool = False):
+                 phase1: bool = False):
     """The lifted mixed-integer problem (13) for one shape, DPP (see :func:`mixed_integer_model`).
 
     ``integer``: boolean=True discrete variables (for branch-and-bound) or continuous ones in [0, 1] (relaxation).
-    ``penalty``: add the MM-linearized penalty (17) with Parameters ``lin_a`` (S, K), ``lin_c`` (S,) (coefficients
-    of a and of the receiver indicator c = 1 - b, in units of P) and fix c to the Parameter ``c_fixed`` (AO block
-    (23)). ``phase1``: minimize lambda with every BS power <= lambda P (always feasible; infeasible iff > 1).
+    ``phase1``: minimize lambda with every BS power <= lambda P (always feasible; infeasible iff > 1).
     """
     m = 2 * S
     n2 = (2 * r) ** 2
@@ -72,12 +70,6 @@ def _mi_template(S: int, K: int, r: int, integer: bool, receiver: int | None, se
         cons += sens
         aux.append(T)
     objective = sum(sum(row) for row in tr_w.values()) + sum(tr_r.values())
-    if penalty:
-        P["lin_a"] = cp.Parameter((S, K), name="lin_a")
-        P["lin_c"] = cp.Parameter(S, name="lin_c")
-        P["c_fixed"] = cp.Parameter(S, nonneg=True, name="c_fixed")
-        objective = objective + cp.sum(cp.multiply(P["lin_a"], a)) + P["lin_c"] @ c
-        cons.append(c == P["c_fixed"])
     problem = cp.Problem(cp.Minimize(lam if phase1 else objective), cons)
     return problem, P, dict(receiver=c, association=a, W=Zw, R=Zr, aux=aux, lam=lam)
 
@@ -96,13 +88,11 @@ class MixedIntegerModel:
     """
 
     def __init__(self, inst: BSSelectionInstance, *, integer: bool = True, receiver: int | None = None,
-                 sensing_tx: tuple[int, ...] | None = None, penalty: bool = False, data: ScaledData | None = None,
-                 phase1: bool = False):
+                 sensing_tx: tuple[int, ...] | None = None, data: ScaledData | None = None, phase1: bool = False):
         self.inst, self.receiver, self.sensing_tx = inst, receiver, sensing_tx
         self.data = data or ScaledData(inst)
         d = self.data
-        self.problem, self.params, self.vars = _mi_template(d.S, d.K, d.r, integer, receiver, sensing_tx, penalty,
-                                                            phase1)
+        self.problem, self.params, self.vars = _mi_template(d.S, d.K, d.r, integer, receiver, sensing_tx, phase1)
         for s in range(d.S):
             self.params["comm"][s].value = d.comm[s]
             self.params["desired"][s].value = (1.0 + 1.0 / d.gamma) * d.comm[s]

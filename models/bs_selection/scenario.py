@@ -45,7 +45,8 @@ class BSSelectionScenario:
     target_path_loss_db: float = spec(-20.0, high=0.0, unit="dB", help="chosen: per-hop BS-target loss at 1 m")
     target_path_loss_exponent: float = spec(2.0, low=0.0, help="per-hop BS-target path-loss exponent (LoS)")
     rcs: float = spec(1.0, low=0.0, low_open=True, help="chosen: target reflection gain |RCS| on every link")
-    penalty_mu: float = spec(3e4, low=0.0, low_open=True, unit="W", help="AO penalty factor mu (16), Table I")
+    penalty_mu: float = spec(3e4, low=0.0, low_open=True, unit="W",
+                             help="AO penalty factor mu (16), Table I (the continuation's last value)")
     ao_tolerance: float = spec(1e-3, low=0.0, low_open=True, help="AO stopping tolerance (Algorithm 1, step 6)")
     ao_max_iterations: int = spec(30, low=1, help="AO iteration limit")
     ao_mu_start: float = spec(0.1, low=0.0, low_open=True,
