@@ -34,7 +34,7 @@ import numpy as np
 from ...algorithms import backends, lifted, limits
 from ...algorithms.result import Result, Status, Termination
 from .. import geometry
-from .scenario import BSSelectionInstance
+from .scenario import AO_STARTS, BSSelectionInstance
 from .sdp import Choice, InnerProblem, ScaledData, _sensing_constraints, _vec
 from .verification import make_result
 from .mixed_integer import BIGM_SLACK, MixedIntegerModel
@@ -49,7 +49,7 @@ WEIGHT_FLOOR = 1e-6
 #: Gain-block ridge for a pair whose transmitter sends nothing (a zero block leaves block (22)'s LMI no interior;
 #: with F_pa = 0 the ridge does not change its Schur complement, 0).
 RIDGE = 1e-9
-STARTS = ("relaxation", "nearest", "random")
+STARTS = AO_STARTS
 
 
 # ================================================================================================ block (23)

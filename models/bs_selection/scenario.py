@@ -12,6 +12,8 @@ from ..units import dbm_to_watt
 
 
 PROBLEM = "bs-selection"
+#: Algorithm 1's starting points (:mod:`.ao`).
+AO_STARTS = ("relaxation", "nearest", "random")
 SPEED_OF_LIGHT = 299_792_458.0
 
 
@@ -75,6 +77,8 @@ class BSSelectionScenario:
             require(bool(np.all(dt > 1e-6)), name, "target_position_m", self.target_position_m, "puts the target on a BS")
         require(self.min_distance_m < self.area_radius_m, name, "min_distance_m", self.min_distance_m,
                 f"must be below area_radius_m = {self.area_radius_m}")
+        require(len(self.ao_starts) > 0 and all(x in AO_STARTS for x in self.ao_starts), name, "ao_starts",
+                self.ao_starts, f"must list one or more of {', '.join(AO_STARTS)}")
 
     @property
     def bs(self) -> np.ndarray:
