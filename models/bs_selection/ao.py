@@ -19,8 +19,10 @@ The blocks as the paper states them, with what it leaves open chosen here:
   a Q made for the mixture of receivers hold it) rounds b to its largest 1 - b_s, and block (23) goes on from there;
   and the loop stops at the first 0/1 point (raising mu further only moves a 0/1 point along its linearization,
   measured: up to 3x the power for the same receiver). With mu fixed (growth 1) the paper's rule alone stops it;
-- starts (``ao_starts``): ``relaxation`` (the continuous relaxation of (13), whose value is the reported bound),
-  ``nearest`` (receiver = the BS nearest the target, a uniform), ``random`` (b, a drawn from the instance's rng).
+- starts (``ao_starts``): ``relaxation`` (the continuous relaxation of (13), whose value is a bound), ``best-bound``
+  (the receiver whose receiver-fixed relaxation is least, with its a: S more relaxations, and their least value is
+  the reported bound, tighter than the joint one), ``nearest`` (receiver = the BS nearest the target, a uniform),
+  ``random`` (b, a drawn from the run's rng).
   Each start's final choice (receiver = largest 1 - b_s, CU to largest a) is solved exactly by the inner SDP (23);
   the best verified one is returned.
 """
@@ -310,14 +312,17 @@ def round_choice(data: ScaledData, state, receiver: int | None = None) -> Choice
 
 
 # ================================================================================================ driver
-def _starts(inst: BSSelectionInstance, names, rng, relaxation, receiver, sensing_tx):
-    """(name, c, a) per start; ``relaxation`` is the relaxed (c, a) or None."""
+def _starts(inst: BSSelectionInstance, names, rng, relaxation, receiver, sensing_tx, best_bound=None):
+    """(name, c, a) per start; ``relaxation`` is the relaxed (c, a) or None; ``best_bound`` the (c, a) of the
+    receiver-fixed relaxation with the least bound, or None."""
     S, K, _ = inst.shape
     nearest = int(np.argmin(geometry.distance(inst.scenario.bs, inst.target[None])))
     out = []
     for name in names:
         if name == "relaxation" and relaxation is not None:
             c, a = relaxation
+        elif name == "best-bound" and best_bound is not None:
+            c, a = best_bound
         elif name == "nearest" or (name == "relaxation" and receiver is not None):
             c = np.eye(S)[nearest if receiver is None else receiver]
             a = np.ones((S, K))
@@ -367,11 +372,35 @@ def run_ao(inst: BSSelectionInstance, solver: str | None = None, *, mu_w: float 
     if outcome.status != Status.OPTIMAL:
         notes.append(f"continuous relaxation of (13): {outcome.status.value} (no bound"
                      + ("; its point is still a start)" if relaxed is not None else ")"))
+    best_bound = None
+    if "best-bound" in names and receiver is None:
+        # the relaxation of (13) with each receiver fixed (S solves); the least is a valid bound, tighter than the
+        # joint relaxation (which mixes receivers), and its receiver a start
+        fixed = []
+        for s in range(data.S):
+            model = MixedIntegerModel(inst, integer=False, receiver=s, sensing_tx=sensing_tx, data=data)
+            out_s = backends.solve_conic(model.problem, solver)
+            sdp += 1
+            if out_s.status == Status.OPTIMAL:
+                fixed.append((float(model.problem.value), s, np.clip(model.vars["association"].value, 0, 1)))
+            elif out_s.status != Status.INFEASIBLE:
+                fixed.append((-np.inf, s, None))             # unresolved: no bound from the receivers
+        if fixed and all(v > -np.inf for v, _, _ in fixed):
+            value, s, a = min(fixed, key=lambda x: x[0])
+            best_bound = (np.eye(data.S)[s], a)
+            bound = max(bound or 0.0, value * data.P) if outcome.status == Status.OPTIMAL else value * data.P
+            scale = scale if relaxed is not None else max(value, 1e-9)
+            notes.append("receiver-fixed relaxations (W): " + ", ".join(f"BS{t + 1} {v * data.P:.6g}"
+                                                                       for v, t, _ in sorted(fixed, key=lambda x: x[1])))
+        elif not fixed:
+            notes.append("every receiver-fixed relaxation is infeasible")
+            return make_result(inst, method, None, status=Status.INFEASIBLE, notes=notes, sdp_solves=sdp,
+                               time_s=time_now() - start_time)
     mu_start = sc.ao_mu_start * scale
     inner = InnerProblem(inst, sensing_tx, solver)
     inner._data = data
     best, termination, tried = None, Termination.CONVERGED, {}
-    for name, c0, a0 in _starts(inst, names, rng, relaxed, receiver, sensing_tx):
+    for name, c0, a0 in _starts(inst, names, rng, relaxed, receiver, sensing_tx, best_bound):
         if limits.expired():
             termination = Termination.TIME_LIMIT
             notes.append(f"time limit reached before start {name!r}")

@@ -13,7 +13,7 @@ from ..units import dbm_to_watt
 
 PROBLEM = "bs-selection"
 #: Algorithm 1's starting points (:mod:`.ao`).
-AO_STARTS = ("relaxation", "nearest", "random")
+AO_STARTS = ("relaxation", "best-bound", "nearest", "random")
 SPEED_OF_LIGHT = 299_792_458.0
 
 
@@ -54,8 +54,8 @@ class BSSelectionScenario:
     ao_mu_start: float = spec(0.1, low=0.0, low_open=True,
                               help="chosen: first AO penalty factor, as a multiple of the relaxation's power")
     ao_mu_growth: float = spec(10.0, low=1.0, help="chosen: AO penalty growth per iteration (1 = fixed mu)")
-    ao_starts: tuple[str, ...] = spec(("relaxation", "nearest"),
-                                      help="AO starts, any of relaxation, nearest, random (best one is kept)")
+    ao_starts: tuple[str, ...] = spec(("relaxation", "best-bound"),
+                                      help="AO starts, any of relaxation, best-bound, nearest, random (best kept)")
 
     def __post_init__(self):
         validate(self)
