@@ -27,8 +27,8 @@ Garbled or unstated in the extracted text, re-derived or chosen here (also state
 """
 from __future__ import annotations
 
-from .scenario import (BSSelectionInstance, BSSelectionScenario, PROBLEM, SPEED_OF_LIGHT, _uniform_in_disc,
-                       draw_instance)
+from .scenario import (AO_STARTS, BSSelectionInstance, BSSelectionScenario, PROBLEM, SPEED_OF_LIGHT,
+                       _uniform_in_disc, draw_instance)
 from .metrics import _g_tilde, bs_power, crlb, echo_mean, fim, sinr, transmit_covariances
 from .sdp import (Choice, InnerProblem, InnerSolution, ScaledData, _inner_template,
                   _sensing_constraints, _vec, all_choices)
