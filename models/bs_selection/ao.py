@@ -390,8 +390,9 @@ def run_ao(inst: BSSelectionInstance, solver: str | None = None, *, mu_w: float 
             best_bound = (np.eye(data.S)[s], a)
             bound = max(bound or 0.0, value * data.P) if outcome.status == Status.OPTIMAL else value * data.P
             scale = scale if relaxed is not None else max(value, 1e-9)
-            notes.append("receiver-fixed relaxations (W): " + ", ".join(f"BS{t + 1} {v * data.P:.6g}"
-                                                                       for v, t, _ in sorted(fixed, key=lambda x: x[1])))
+            listed = sorted(fixed, key=lambda x: x[1])
+            notes.append("receiver-fixed relaxations (W): "
+                         + ", ".join(f"BS{t + 1} {v * data.P:.6g}" for v, t, _ in listed))
         elif not fixed:
             notes.append("every receiver-fixed relaxation is infeasible")
             return make_result(inst, method, None, status=Status.INFEASIBLE, notes=notes, sdp_solves=sdp,
@@ -413,7 +414,8 @@ def run_ao(inst: BSSelectionInstance, solver: str | None = None, *, mu_w: float 
             notes.append(f"start {name!r}: block (23) at the start returned {status.value}; start dropped")
             continue
         out = ao_driver.alternate(state, algo.blocks(), algo.objective, advance=algo.advance,
-                                  settled=algo.settled, stop_when_settled=algo.growth > 1, tol=sc.ao_tolerance if tol is None else tol,
+                                  settled=algo.settled, stop_when_settled=algo.growth > 1,
+                                  tol=sc.ao_tolerance if tol is None else tol,
                                   max_iter=sc.ao_max_iterations if max_iter is None else max_iter)
         sdp += out.sdp_solves
         frac = fractionality(out.state)
@@ -427,8 +429,9 @@ def run_ao(inst: BSSelectionInstance, solver: str | None = None, *, mu_w: float 
                   key=lambda x: x.power_w, default=tried[choice])
         history += [dict(h, start=name) for h in out.history]
         binary = frac <= BINARY_TOL
+        ended = "at a 0/1 point" if binary else f"NOT at a 0/1 point (max distance {frac:.3g})"
         notes.append(f"start {name!r}: {out.iterations} iterations ({out.termination.value}), b moved in "
-                     f"{algo.b_moves}, ended {'at a 0/1 point' if binary else f'NOT at a 0/1 point (max distance {frac:.3g})'}"
+                     f"{algo.b_moves}, ended {ended}"
                      f", {choice.describe()}: inner SDP {tried[choice].status.value}"
                      + (f"; best choice on its path {sol.choice.describe()}" if sol.choice != choice else "")
                      + (f", {sol.power_w:.6g} W" if sol.power_w is not None else ""))
