@@ -45,6 +45,20 @@ def line_of_sight(gain, theta, num_antennas: int, spacing: float = 0.5, rng: np.
     return h
 
 
+def cell_user_channels(rng: np.random.Generator, bs, users, broadside, scenario) -> np.ndarray:
+    """(M, M, K, N) channels from every BS i to CU k of cell m (``users`` (M, K, 2)): path loss
+    ``user_path_loss_db`` / ``user_path_loss_exponent``, then Rayleigh fading or line of sight with a random phase
+    (``channel_model``), ULAs with broadsides ``broadside`` (rad) and ``antenna_spacing_wavelengths``."""
+    from .geometry import angle_from_broadside, distance
+    s = scenario
+    d = distance(bs[:, None, None], users[None])
+    gain = path_gain(d, s.user_path_loss_db, s.user_path_loss_exponent)
+    if s.channel_model == "rayleigh":
+        return rayleigh(rng, gain, s.tx_antennas)
+    theta_u = angle_from_broadside(bs[:, None, None], users[None], broadside[:, None, None])
+    return line_of_sight(gain, theta_u, s.tx_antennas, s.antenna_spacing_wavelengths, rng)
+
+
 def uniform_in_annulus(rng: np.random.Generator, center, r_min: float, r_max: float, count: int):
     """``count`` points uniform (by area) in the annulus r_min <= r <= r_max around ``center``: (count, 2)."""
     r = np.sqrt(rng.uniform(r_min**2, r_max**2, count))

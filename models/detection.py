@@ -149,13 +149,7 @@ def draw_instance(scenario: DetectionScenario, rng: np.random.Generator) -> Dete
         users = np.repeat((bs + offsets)[:, None], K, axis=1)
     else:
         users = np.stack([channels.uniform_in_annulus(rng, bs[l], *s.user_distance_m, K) for l in range(L)])
-    d = geometry.distance(bs[:, None, None], users[None])           # (L, L, K): BS l -> CU k of cell m
-    gain = channels.path_gain(d, s.user_path_loss_db, s.user_path_loss_exponent)
-    if s.channel_model == "rayleigh":
-        h = channels.rayleigh(rng, gain, N)
-    else:
-        theta_u = geometry.angle_from_broadside(bs[:, None, None], users[None], broadside[:, None, None])
-        h = channels.line_of_sight(gain, theta_u, N, s.antenna_spacing_wavelengths, rng)
+    h = channels.cell_user_channels(rng, bs, users, broadside, s)   # (L, L, K, N): BS l -> CU k of cell m
     samples = geometry.square_grid(center, s.area_side_m, s.area_samples)
     theta = geometry.angle_from_broadside(bs[None], samples[:, None], broadside[None])     # (Q, L)
     steering = geometry.ula_steering(N, theta, s.antenna_spacing_wavelengths)

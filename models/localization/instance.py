@@ -79,13 +79,7 @@ def draw_instance(scenario: LocalizationScenario, rng: np.random.Generator) -> L
     broadside = np.deg2rad(np.asarray(s.bs_broadside_deg, float))
     users = (np.asarray(s.user_positions_m, float).reshape(M, K, 2) if s.user_positions_m is not None
              else _place_users(s, rng))
-    d = geometry.distance(bs[:, None, None], users[None])               # (M, M, K): BS i -> CU k of cell m
-    gain = channels.path_gain(d, s.user_path_loss_db, s.user_path_loss_exponent)
-    if s.channel_model == "rayleigh":
-        h = channels.rayleigh(rng, gain, N)
-    else:
-        theta_u = geometry.angle_from_broadside(bs[:, None, None], users[None], broadside[:, None, None])
-        h = channels.line_of_sight(gain, theta_u, N, s.antenna_spacing_wavelengths, rng)
+    h = channels.cell_user_channels(rng, bs, users, broadside, s)   # (M, M, K, N): BS i -> CU k of cell m
     theta = geometry.angle_from_broadside(bs, target[None], broadside)
     steering = geometry.ula_steering(N, theta, s.antenna_spacing_wavelengths)
     if s.rcs_model == "gaussian":
