@@ -22,7 +22,7 @@ from .templates import (_UPPER, _blp_masks, _blp_template, _polish_template, _re
 #: A (no interior); an interior of relative width RELAX gives a KKT system with condition ~1/RELAX^2, and Clarabel
 #: fails (InsufficientProgress / AlmostSolved) for RELAX <= 1e-3 on CoMP instances (measured, seeds 3-4). Stage B of
 #: the AO therefore solves the exact (RELAX = 0) problem in closed form (:meth:`Design.levels`).
-RELAX = 1e-5
+RELAX = 0.0
 #: Budgets are never lowered below this fraction of their initial value (an interference 30 dB under the initial
 #: budget, i.e. 20 dB under the noise, changes a SINR by 1 %); a budget of 0 would restrict the next stage A to a face
 #: of the PSD cone, where Slater's condition fails.
@@ -48,6 +48,17 @@ CLARABEL = {"equilibrate_enable": False}
 
 
 # ================================================================================================ design
+def first_round_icr(inst: Instance) -> np.ndarray | None:
+    """leak[n] of (11) in round 1 with ``icr_covariance = "precoders"`` (Algorithm 1 step 4 before any precoders):
+    BS n's largest leakage towards another cell's target with isotropic full-power precoders P_t I / N. None with
+    ``"budget"`` (every BS at the leakage budget)."""
+    if inst.scenario.icr_covariance != "precoders":
+        return None
+    J, _, N, _ = inst.shape
+    iso = np.broadcast_to(np.eye(N) / N, (J, N, N))
+    return np.where(np.eye(J, dtype=bool), 0.0, leakage(inst, iso)).max(axis=1)
+
+
 @dataclass
 class _Unit:
     """One optimization problem: BS m for CBF (users ordered own-first), all BSs jointly for CoMP."""
@@ -198,10 +209,7 @@ class Design:
     # ------------------------------------------------------------------ state
     def initial_state(self) -> dict:
         b = self.budget0
-        icr = None
-        if self.scheme == "cbf" and self.inst.scenario.icr_covariance == "precoders":
-            iso = np.broadcast_to(np.eye(self.N) / self.N, (self.J, self.N, self.N))   # P_t I / N per BS
-            icr = np.where(np.eye(self.J, dtype=bool), 0.0, leakage(self.inst, iso)).max(axis=1)
+        icr = first_round_icr(self.inst) if self.scheme == "cbf" else None
         return {"intra": np.full(self.J, b["intra"]), "inter": b["inter"], "comp": b["comp"], "leak": b["leak"],
                 "icr": icr, "X": [None] * len(self.units), "g": np.ones(len(self.units)), "f": np.zeros(len(self.units))}
 
@@ -482,10 +490,11 @@ class Design:
         return xc, f_bound, history, note
 
     # ------------------------------------------------------------------ stages for the AO driver
-    def solve_units(self, binders, state) -> list:
+    def solve_units(self, binders, state, track: bool = True) -> list:
         """Solve unit i's problem ``binders[i](i, state)`` for every unit (CBF: one per BS, independent given the
         budgets; their solver calls run in parallel threads, :func:`backends.solve_conic_batch`). Returns per unit
-        (outcome, (relaxed solution X, g or tau, f)); X, g, f are None without a solution."""
+        (outcome, relaxed solution X or None, {variable name: value} of its scalar/vector variables g/tau, f, b).
+        ``track``: the outcome counts toward the method's status (stage B's fallback solves do not)."""
         def job(i):
             holder = {}
 
@@ -495,16 +504,20 @@ class Design:
 
             def read():
                 var = holder["var"]
-                gv = var["g"] if "g" in var else var["tau"]
-                if gv.value is None or var["f"].value is None:
-                    return None, None, None
-                return self.read(i, var), float(gv.value), float(var["f"].value)
+                values = {("g" if k == "tau" else k): v.value for k, v in var.items() if k in ("g", "tau", "f", "b")}
+                if any(v is None for v in values.values()):
+                    return None, None
+                return self.read(i, var), {k: (float(v) if np.ndim(v) == 0 else np.asarray(v, float))
+                                           for k, v in values.items()}
             return bind, read
         results = backends.solve_conic_batch([job(i) for i in range(len(binders))], self.solver, clarabel=CLARABEL)
-        for out, _ in results:
-            self.record(out)
-            self.statuses.append(out.status)
-        return results
+        out = []
+        for o, (X, values) in results:
+            self.record(o)
+            if track:
+                self.statuses.append(o.status)
+            out.append((o, X, values))
+        return out
 
     def record(self, out) -> None:
         """Account one conic outcome: solver time, which solver answered, whether it needed the retry ladder."""
@@ -524,8 +537,8 @@ class Design:
         state, n = self.initial_state(), len(self.units)
         radar = self.solve_units([functools.partial(self.bind_a, rho=1.0)] * n, state)
         comm = self.solve_units([functools.partial(self.bind_a, rho=0.0)] * n, state)
-        nf_r = [f if out.status.has_solution else 1.0 for out, (_, _, f) in radar]
-        nf_c = [g if out.status.has_solution else 1.0 for out, (_, g, _) in comm]
+        nf_r = [v["f"] if out.status.has_solution else 1.0 for out, _, v in radar]
+        nf_c = [v["g"] if out.status.has_solution else 1.0 for out, _, v in comm]
         self.nf = (np.array(nf_r), np.array(nf_c))
 
 
@@ -541,11 +554,11 @@ class _StageA:
         d, new = self.d, dict(state)
         new["X"], new["g"], new["f"] = list(state["X"]), state["g"].copy(), state["f"].copy()
         total, t0, status = 0.0, d.solver_time, Status.OPTIMAL
-        for i, (out, (X, g, f)) in enumerate(d.solve_units([d.bind_a] * len(d.units), state)):
+        for i, (out, X, v) in enumerate(d.solve_units([d.bind_a] * len(d.units), state)):
             status = status if out.status == Status.OPTIMAL else out.status
             if not out.status.has_solution:
                 return Step(state, None, out.status, d.solver_time - t0, {"unit": i})
-            new["X"][i], new["g"][i], new["f"][i] = X, g, f
+            new["X"][i], new["g"][i], new["f"][i] = X, v["g"], v["f"]
             wt, wg = d.weights(i)
             total += -wt * new["f"][i] + wg * new["g"][i]
         gam = d.gamma_th * (new["g"] if d.level == "blp" else new["g"] ** 2)
@@ -555,24 +568,38 @@ class _StageA:
 
 
 class _StageB:
-    """(P1.B)/(P2.B)/(P3.B): minimize the normalized budgets keeping stage A's CRB and SINR exactly; budgets never
-    grow and never fall below BUDGET_FLOOR. Solved in closed form (:meth:`Design.levels`): stage A's solution is
-    feasible for the next stage A with these budgets, so the AO objective is non-decreasing without any slack.
-    (The SDP form :meth:`Design.bind_b` with an interior of relative width RELAX is ill-conditioned, see RELAX.)"""
+    """(P1.B)/(P2.B)/(P3.B): minimize the normalized budgets keeping stage A's CRB (t*) and SINR (gamma*) as in
+    (37a)-(37b)/(44a)-(44c), unit by unit (:meth:`Design.bind_b`, the SDP). Lower budgets also lower the SINR
+    requirement gamma* (I + sigma^2), so below rho = 1 it can pick other precoders than stage A's. The new budgets are
+    the levels the chosen precoders actually use (:meth:`Design.levels`, times 1 + LEVEL_MARGIN, never above the
+    current budgets nor below BUDGET_FLOOR), so they are feasible for the next stage A and the AO is monotone. The
+    chosen precoders are the SDP's or, when its levels are not lower (or it did not solve to optimality), stage A's
+    own (the closed form: feasible for (P1.B) with the budgets it uses). ``sdp=False``: the closed form only."""
 
     name = "B"
 
-    def __init__(self, design: Design):
-        self.d = design
+    def __init__(self, design: Design, sdp: bool = True):
+        self.d, self.sdp = design, sdp
 
     def solve(self, state):
         d, new = self.d, dict(state)
         new["X"], new["intra"] = list(state["X"]), state["intra"].copy()
         b0, t0, total = d.budget0, d.solver_time, 0.0
-        inter, leak, comp, status = [], [], [], Status.OPTIMAL
+        inter, leak, comp, status, source = [], [], [], Status.OPTIMAL, []
+        solved = d.solve_units([d.bind_b] * len(d.units), state, track=False) if self.sdp else [None] * len(d.units)
         for i, u in enumerate(d.units):
-            level = d.levels(i, state["X"][i]) * (1.0 + LEVEL_MARGIN)
-            b = np.minimum(np.maximum(level, BUDGET_FLOOR), d.b_old(i, state))
+            cap = d.b_old(i, state)
+            clip = lambda level: np.minimum(np.maximum(level * (1.0 + LEVEL_MARGIN), BUDGET_FLOOR), cap)  # noqa
+            b, chosen = clip(d.levels(i, state["X"][i])), "closed form"
+            if solved[i] is not None:
+                out, X, _ = solved[i]
+                if out.status == Status.OPTIMAL and X is not None:
+                    b_sdp = clip(d.levels(i, X))
+                    if b_sdp.sum() < b.sum():
+                        b, chosen = b_sdp, "sdp"
+                else:
+                    chosen = f"closed form (SDP {out.status.value})"
+            source.append(chosen)
             total += float(b.sum())
             if d.scheme == "comp":
                 comp.append(b[0] * b0["comp"])
@@ -590,5 +617,5 @@ class _StageB:
             if state.get("icr") is not None:            # Algorithm 1 step 4: C_m from these precoders' leakage
                 new["icr"] = np.array(leak)
         info = {"intra_db": linear_to_db(new["intra"]).tolist(), "inter_db": float(linear_to_db(new["inter"])),
-                "comp_db": float(linear_to_db(new["comp"])), "leak": float(new["leak"])}
+                "comp_db": float(linear_to_db(new["comp"])), "leak": float(new["leak"]), "stage_b": source}
         return Step(new, total, status, d.solver_time - t0, info)

@@ -17,7 +17,7 @@ from .scenario import Instance, METHODS, METHOD_HELP, PATTERN_GRID, PROBLEM, Rob
 from .physics import (cbf_sinr, cbf_sinr_bound, comp_sinr, comp_sinr_bound, fim_decoupling, fim_forms, jacobians,
                       per_bs_covariance, radar_covariance, sample_errors, sensing_metrics, slp_cbf_sinr,
                       slp_cbf_sinr_bound, slp_comp_sinr, slp_comp_sinr_bound, worst_gain_rank_one)
-from .design import Design, _StageA, _StageB
+from .design import Design, _StageA, _StageB, first_round_icr
 
 
 # ================================================================================================ solve + verify
@@ -40,7 +40,7 @@ def solve(inst: Instance, method: str, solver: str | None = None) -> Result:
                   history=[{"iteration": 1, "step": "A", "status": a.status.value, "objective": a.objective, **a.info}])
         ok = a.objective is not None
     else:
-        out = alternate(_StageA(d), _StageB(d), state, max_iter=s.max_iterations, tol=s.ao_tolerance, slack=1e-7)
+        out = alternate(_StageA(d), _StageB(d, sdp=s.stage_b == "sdp"), state, max_iter=s.max_iterations, tol=s.ao_tolerance, slack=1e-7)
         ao = dict(state=out.state, status=out.status, iterations=out.iterations, monotone=out.monotone,
                   converged=out.converged, notes=out.notes, history=out.history)
         ok = out.objective is not None
@@ -77,7 +77,10 @@ def solve(inst: Instance, method: str, solver: str | None = None) -> Result:
     # No method here proves its point optimal: Algorithm 1 alternates over the budgets, and the recovered (rank-one,
     # SCA-polished) precoders are judged against the relaxation at the final budgets, max_m RCRB bound_m (each BS's
     # RCRB is >= its own bound). Within GAP_TOLERANCE of it the point is optimal for that relaxation; else feasible.
-    bound = max(relaxation) if all(b is not None for b in bounds) else None
+    # Below rho = 1 the RCRB is one term of the weighted objective (the polish may trade it for SINR): no bound on it.
+    bound = max(relaxation) if s.rho == 1.0 and all(b is not None for b in bounds) else None
+    if s.rho < 1.0:
+        notes.append(f"rho = {s.rho:g} < 1: the reported RCRB is one term of the weighted objective; no bound on it")
     termination = (Termination.CONVERGED if ao["converged"] else
                    Termination.TIME_LIMIT if limits.expired() else Termination.ITERATION_LIMIT)
     return finalize(dict(base, notes=notes), status=status, objective=float(np.max(metrics["rcrb_deg"])),
@@ -108,7 +111,9 @@ def direct_stage_a(inst: Instance, method: str, m: int) -> tuple[cp.Problem, dic
     intra, inter, leak_b = (float(db_to_linear(s.intra_budget_db)), float(db_to_linear(s.inter_budget_db)),
                             s.leak_power_fraction)
     others = [(n, k) for n in range(J) if n != m for k in range(K)]
-    Mf = fim_forms(jacobians(inst, m, "cbf"), radar_covariance(inst, m, "cbf", np.full(J, leak_b)), L)
+    icr = first_round_icr(inst)                                              # C_m as Design's round 1
+    Mf = fim_forms(jacobians(inst, m, "cbf"), radar_covariance(inst, m, "cbf", np.full(J, leak_b) if icr is None
+                                                               else icr), L)
     iso = np.real(np.einsum("ijaa->ij", Mf)) / N                             # the FIM at the isotropic R = I / N
     T = fim_decoupling(iso)                                                  # T^T F T, CRB unchanged
     Mf, iso = np.einsum("ki,lj,klab->ijab", T, T, Mf), T.T @ iso @ T

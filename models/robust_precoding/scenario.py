@@ -57,10 +57,15 @@ class RobustPrecodingScenario:
     comp_budget_db: float = spec(10.0, low=-30.0, high=60.0, unit="dB", help="initial I_comp / sigma_c^2 (CoMP)")
     sinr_db: float = spec(10.0, low=-30.0, high=80.0, unit="dB", help="gamma_th, worst-case SINR threshold")
     rho: float = spec(1.0, low=0.0, high=1.0, help="weight of the sensing term (1: CRB only, 0: SINR only)")
-    icr_covariance: str = spec("budget", choices=("budget", "precoders"),
-                               help="C_m of (11) in the CBF FIM: 'budget' = every other BS at the leakage budget "
-                                    "(valid for any precoders), 'precoders' = Algorithm 1 step 4, the other BSs' "
-                                    "leakage in the previous round (isotropic full-power precoders before the first)")
+    icr_covariance: str = spec("precoders", choices=("budget", "precoders"),
+                               help="C_m of (11) in the CBF FIM: 'precoders' = Algorithm 1 step 4 (the paper's), the "
+                                    "other BSs' leakage in the previous round (isotropic full-power precoders before "
+                                    "the first); 'budget' = every other BS at the leakage budget (valid for any "
+                                    "precoders within it)")
+    stage_b: str = spec("sdp", choices=("sdp", "closed-form"),
+                        help="stage B of Algorithm 1: 'sdp' = (P1.B)/(P2.B)/(P3.B) solved (the paper's); "
+                             "'closed-form' = the budgets stage A's precoders use (no solve; equal to the SDP only "
+                             "when no other precoders reach stage A's CRB and SINR with lower budgets)")
     csi_error: float = spec(0.0, low=0.0, help="delta, radius of the spherical CSI error set (channel units)")
     frame_length: int = spec(16, low=1, help="L, symbols per frame (SLP variables; echo SNR definition)")
     psk_order: int = spec(4, low=2, help="M of M-PSK (a power of two)")
