@@ -74,7 +74,10 @@ def write_figure(study: Study, summary: pd.DataFrame, table: pd.DataFrame, path:
     """``kind = "sweep"`` (default): mean of ``y`` versus the swept field ``x`` with CI error bars, one line per value
     of the ``series`` columns; ``y`` may be a list (one panel each; ``"infeasible_rate"`` plots the share of
     infeasible draws). ``kind = "profile"``: an array metric ``y`` versus an array metric ``x`` of draw 0 of every
-    (point, method) job, e.g. a beampattern (gain versus angle); ``index`` picks the row of a 2-D ``y`` (the BS)."""
+    (point, method) job, e.g. a beampattern (gain versus angle); ``index`` picks the row of a 2-D ``y`` (the BS).
+    ``kind = "tradeoff"``: mean metric ``y`` versus mean metric ``x`` (both with CI bars), one point per value of the
+    swept field ``along`` in its sweep order (e.g. RCRB versus achieved SINR traced by the weight rho); ``x`` and ``y``
+    may be equal-length lists of metrics, drawn as pairs on one axes (e.g. designed and actual trade-offs)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -86,7 +89,11 @@ def write_figure(study: Study, summary: pd.DataFrame, table: pd.DataFrame, path:
     labels = fig_spec.get("ylabel", ys)
     labels = labels if isinstance(labels, list) else [labels]
     profile = fig_spec.get("kind", "sweep") == "profile"
-    series = fig_spec.get("series") or ["method", *[k for k in study.sweep if k != x]]
+    along = fig_spec.get("along") if fig_spec.get("kind") == "tradeoff" else None
+    xs, paired = (x if isinstance(x, list) else [x]), ys
+    if along is not None and len(xs) > 1:       # a tradeoff with paired lists: every pair on one axes
+        ys, x = ys[:1], xs[0]
+    series = fig_spec.get("series") or ["method", *[k for k in study.sweep if k not in (x, along)]]
     fig, axes = plt.subplots(1, len(ys), figsize=(6.4 * len(ys), 4.4), squeeze=False)
     for ax, y, ylabel in zip(axes[0], ys, labels):
         if profile:
@@ -99,8 +106,16 @@ def write_figure(study: Study, summary: pd.DataFrame, table: pd.DataFrame, path:
         groups = [] if profile else (summary.groupby(series, sort=False) if series else [((), summary)])
         for label, df in groups:
             label = label if isinstance(label, tuple) else (label,)
-            df = df.sort_values(x)
             mean, ci = (df[y], None) if y == "infeasible_rate" else (df[f"{y}_mean"], df[f"{y}_ci95"].fillna(0.0))
+            if along is not None:
+                order = {v: i for i, v in enumerate(study.sweep[along])}
+                df = df.iloc[np.argsort([order.get(v, len(order)) for v in df[along]], kind="stable")]
+                for xm, ym in zip(xs, [y] if len(xs) == 1 else paired):   # pairs (x_i, y_i): lines on one axes
+                    ax.errorbar(df[f"{xm}_mean"], df[f"{ym}_mean"], xerr=df[f"{xm}_ci95"].fillna(0.0),
+                                yerr=df[f"{ym}_ci95"].fillna(0.0), marker="o", ms=4, capsize=3,
+                                label=_label(series, label) + ("" if len(xs) == 1 else f" ({ym})"))
+                continue
+            df = df.sort_values(x)
             ax.errorbar(df[x], mean, yerr=ci, marker="o", ms=4, capsize=3, label=_label(series, label))
         if fig_spec.get("logx"):
             ax.set_xscale("log")

@@ -25,6 +25,8 @@ A study file (TOML, ``data/studies/NAME.toml``) has these keys::
     [figure]                               # optional
     kind = "sweep"                         # "sweep" (default) or "profile" (array metric y vs array metric x,
     index = 0                              #   draw 0 of each job, row `index` of a 2-D y: e.g. a beampattern)
+                                           # or "tradeoff" (mean metric y vs mean metric x over the draws, one
+    along = "rho"                          #   point per value of the swept field `along`: a trade-off curve)
     x = "sinr_db"                          # a swept field
     y = "p_detect_min"                     # "objective", "infeasible_rate", a recorded metric or solution_<name>
                                            # (e.g. solution_L); a list draws one panel each
@@ -62,7 +64,7 @@ STUDY_KEYS = ("problem", "scenario", "methods", "draws", "seed", "metrics", "des
               "sweep", "quick", "figure", "reference")
 BASE = ("key", "point", "draw", "method", "status", "objective", "verified", "max_violation", "time_s", "solver",
         "message", "nodes", "sdp_solves", "gap", "sense")
-FIGURE_KEYS = ("kind", "index", "x", "y", "series", "logx", "logy", "title", "xlabel", "ylabel")
+FIGURE_KEYS = ("kind", "index", "along", "x", "y", "series", "logx", "logy", "title", "xlabel", "ylabel")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,13 +234,25 @@ def _check_figure(origin: str, study: Study) -> None:
         return
     columns = ["method", *study.sweep]
     kind = fig.get("kind", "sweep")
-    if kind not in ("sweep", "profile"):
-        raise _fail(origin, f"[figure] kind = {kind!r} is not allowed: expected 'sweep' or 'profile'")
+    if kind not in ("sweep", "profile", "tradeoff"):
+        raise _fail(origin, f"[figure] kind = {kind!r} is not allowed: expected 'sweep', 'profile' or 'tradeoff'")
+    if kind == "tradeoff" and fig.get("along") not in study.sweep:
+        raise _fail(origin, f"[figure] a tradeoff's along = {fig.get('along')!r} must be a swept field "
+                            f"({', '.join(study.sweep) or 'none swept'})")
+    if kind == "tradeoff":
+        xs, ys = ([v] if not isinstance(v, list) else v for v in (fig.get("x"), fig.get("y")))
+        if len(xs) > 1 and len(xs) != len(ys):
+            raise _fail(origin, f"[figure] a tradeoff's x and y lists must pair up ({len(xs)} x, {len(ys)} y)")
+        bad = [v for v in xs + ys if v not in study.metrics]
+        if bad:
+            raise _fail(origin, f"[figure] a tradeoff's x and y must be metrics ({', '.join(study.metrics)}); "
+                                f"{bad[0]!r} is not")
     if kind == "profile":
         for key in ("x", "y"):
             if fig.get(key) not in study.metrics:
                 raise _fail(origin, f"[figure] a profile's {key} = {fig.get(key)!r} must be one of metrics "
                                     f"({', '.join(study.metrics)})")
+    if kind in ("profile", "tradeoff"):
         bad = [s for s in fig.get("series", ["method"]) if s not in columns]
         if bad:
             raise _fail(origin, f"[figure] series entry {bad[0]!r} is not 'method' or a swept field")

@@ -2,6 +2,8 @@
 registration."""
 from __future__ import annotations
 
+import dataclasses
+
 import cvxpy as cp
 import numpy as np
 
@@ -13,7 +15,8 @@ from ...algorithms.sdr import eigen_ratio
 from .. import geometry
 from ...registry import Method, Problem, register
 from ..units import db_to_linear, linear_to_db
-from .scenario import Instance, METHODS, METHOD_HELP, PATTERN_GRID, PROBLEM, RobustPrecodingScenario, draw_instance
+from .scenario import (Instance, METHODS, METHOD_HELP, PATTERN_GRID, PROBLEM, RobustPrecodingScenario, SINGLE_CELL,
+                       draw_instance)
 from .physics import (cbf_sinr, cbf_sinr_bound, comp_sinr, comp_sinr_bound, fim_decoupling, fim_forms, jacobians,
                       per_bs_covariance, radar_covariance, sample_errors, sensing_metrics, slp_cbf_sinr,
                       slp_cbf_sinr_bound, slp_comp_sinr, slp_comp_sinr_bound, worst_gain_rank_one)
@@ -26,6 +29,8 @@ def solve(inst: Instance, method: str, solver: str | None = None) -> Result:
     polish, NumPy verification of the unrelaxed constraints. Returns a :class:`Result`."""
     import time
     from ...data.loader import scenario_dict
+    if method == SINGLE_CELL:
+        return solve_single_cell(inst, solver)
     start = time.perf_counter()
     s = inst.scenario
     d = Design(inst, method, solver)
@@ -87,6 +92,64 @@ def solve(inst: Instance, method: str, solver: str | None = None) -> Result:
                     checks=assessment["checks"], bound=bound, proven=False, termination=termination,
                     solution=assessment["solution"], metrics=metrics, solver=solver_name,
                     time_s=time.perf_counter() - start, solver_time_s=d.solver_time, history=ao["history"])
+
+
+def single_cell_instance(inst: Instance, m: int) -> Instance:
+    """Cell m as a network of its own (J = 1): its BS, its users and its target; no inter-cell links, no ICR."""
+    s, (J, K, _, _) = inst.scenario, inst.shape
+    angles = None if s.user_angles_deg is None else tuple(np.reshape(s.user_angles_deg, (J, J, K))[m, m].tolist())
+    sub = dataclasses.replace(s, cells=1, target_angles_deg=(float(s.target_angles_deg[m * J + m]),),
+                              user_angles_deg=angles)
+    return Instance(sub, inst.h[m:m + 1, m:m + 1], inst.alpha[m:m + 1, m:m + 1], inst.symbols[m:m + 1])
+
+
+def solve_single_cell(inst: Instance, solver: str | None = None) -> Result:
+    """Fig. 3: every BS designs its BLP precoders with (P1.1.A) (Algorithm 1 at J = 1) neglecting the inter-cell
+    links, then the precoders are evaluated in the multi-cell network: the actual CRB (ICR from the other BS, (11))
+    and the actual worst-case SINR (ICI, (21)). The status is the single-cell designs' (each solved and verified as
+    its own problem); whether the network meets the SINR threshold is the metric ``network_sinr_met`` (the
+    figure's point: it may not)."""
+    import time
+    from ...data.loader import scenario_dict
+    start = time.perf_counter()
+    s, J = inst.scenario, inst.shape[0]
+    base = dict(problem=PROBLEM, method=SINGLE_CELL, sense="min", scenario=scenario_dict(s), channels=inst.channels(),
+                objective_name="largest root CRB of the target angles in the network (deg), single-cell designs")
+    beams, designed_rcrb, designed_sinr, parts = [], [], [], []
+    for m in range(J):
+        part = solve(single_cell_instance(inst, m), "blp-cbf", solver)
+        parts.append(part)
+        if not part.status.has_solution or not part.verified:
+            return finalize(dict(base, notes=[f"cell {m + 1} alone: {part.status.value}"] + part.notes),
+                            status=part.status if not part.status.has_solution else Status.ERROR,
+                            termination=part.termination, solver=part.solver, time_s=time.perf_counter() - start)
+        beams.append(part.solution["w"][0])
+        designed_rcrb.append(float(part.metrics["rcrb_deg"][0]))
+        designed_sinr.append(float(part.metrics["min_worst_case_sinr_db"]))
+    w = np.stack(beams)                                                      # (J, K, N)
+    R = np.einsum("mki,mkj->mij", w, w.conj())
+    sens = sensing_metrics(inst, "cbf", R)
+    worst = cbf_sinr_bound(inst.h, w, inst.noise_c, s.csi_error)
+    power = np.real(np.einsum("nii->n", R))
+    threshold = float(db_to_linear(s.sinr_db))
+    checks = [verify.at_most("bs_power", power, 1.0)]   # and every cell alone meets the threshold (its own problem)
+    checks += [verify.at_least(f"single_cell_sinr_{m}", cbf_sinr_bound(inst.h[m:m + 1, m:m + 1], w[m:m + 1],
+                                                                      inst.noise_c, s.csi_error), threshold)
+               for m in range(J)]
+    metrics = dict(rcrb_deg=sens["rcrb_deg"], rcrb_max_deg=float(np.max(sens["rcrb_deg"])),
+                   min_worst_case_sinr_db=float(linear_to_db(worst.min())),
+                   nominal_sinr_db=linear_to_db(cbf_sinr(inst.h, w, inst.noise_c)),
+                   designed_rcrb_deg=np.array(designed_rcrb), designed_rcrb_max_deg=max(designed_rcrb),
+                   designed_min_sinr_db=min(designed_sinr), network_sinr_met=bool(worst.min() >= threshold * (1 - 1e-6)),
+                   bs_power=power, leakage=sens["leakage"])
+    notes = [] if metrics["network_sinr_met"] else [
+        f"in the network the worst-case SINR is {metrics['min_worst_case_sinr_db']:.2f} dB, below the "
+        f"{s.sinr_db:g} dB threshold the single-cell designs meet (inter-cell interference they neglect)"]
+    status = Status.FEASIBLE if all(p.status in (Status.OPTIMAL, Status.FEASIBLE) for p in parts) else \
+        Status.FEASIBLE_INACCURATE
+    return finalize(dict(base, notes=notes), status=status, objective=metrics["rcrb_max_deg"], checks=checks,
+                    proven=False, solution={"w": w, "R": R}, metrics=metrics, solver=parts[0].solver,
+                    time_s=time.perf_counter() - start, solver_time_s=sum(p.solver_time_s or 0.0 for p in parts))
 
 
 def direct_stage_a(inst: Instance, method: str, m: int) -> tuple[cp.Problem, dict]:

@@ -19,7 +19,11 @@ METHOD_HELP = {
     "blp-comp": "block-level CoMP (P2): Algorithm 1 alternating (P2.A)/(P2.B), ICR as bistatic signal (Prop. 2)",
     "slp-cbf": "symbol-level CBF (P3): M-PSK constructive interference over L symbols, (P3.A)/(P3.B) alternation",
     "slp-comp": "symbol-level CoMP (P4): M-PSK constructive interference over L symbols, one convex SDR",
+    "blp-cbf-single-cell": "Fig. 3 benchmark: every BS solves (P1.1.A) as if alone (no inter-cell links, no ICR), "
+                           "the precoders evaluated in the multi-cell network",
 }
+#: Fig. 3's method: single-cell designs, judged in the network (not a Design of its own)
+SINGLE_CELL = "blp-cbf-single-cell"
 PATTERN_GRID = np.deg2rad(np.arange(-90.0, 90.5, 1.0))
 METHODS = {"blp-cbf": ("blp", "cbf"), "blp-comp": ("blp", "comp"), "slp-cbf": ("slp", "cbf"),
            "slp-comp": ("slp", "comp")}
