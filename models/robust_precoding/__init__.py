@@ -67,4 +67,4 @@ from .physics import (cbf_sinr, cbf_sinr_bound, ci_margin, comp_sinr, comp_sinr_
 from .templates import (_UPPER, _blp_masks, _blp_template, _diag_selector, _embedded, _lmi, _polish_template,
                         _real_matrix, _real_rows, _slp_selectors, _slp_template, _span, norm_map)
 from .design import (BUDGET_FLOOR, CLARABEL, Design, F_CAP, LEVEL_MARGIN, POLISH_TOL, RELAX, _StageA, _StageB, _Unit)
-from .pipeline import (assess, direct_stage_a, solve)
+from .pipeline import (assess, direct_stage, single_cell_instance, solve, solve_single_cell)

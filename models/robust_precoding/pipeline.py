@@ -152,19 +152,22 @@ def solve_single_cell(inst: Instance, solver: str | None = None) -> Result:
                     time_s=time.perf_counter() - start, solver_time_s=sum(p.solver_time_s or 0.0 for p in parts))
 
 
-def direct_stage_a(inst: Instance, method: str, m: int) -> tuple[cp.Problem, dict]:
-    """Stage A of the first AO round ((P1.A) / (P3.A) at the initial budgets, rho = 1) for BS m, written as a
-    competent user would: complex N x N Hermitian variables (BLP: W_k per own user; SLP: the lifted
-    [[R_s, x_s], [x_s^H, 1]] per symbol), powers in P_t, every SINR / interference row divided by its channel's norm
-    (squared for BLP) in noise units, the 3 x 3 FIM decoupled and Jacobi-scaled at the isotropic covariance (as
-    :meth:`Design._scale`) and the Schur LMI [[F, e1], [e1^T, t]] >= 0 for t >= CRB (in those units). Rebuilt on every
-    call. Solve with ``variables["settings"]`` (Clarabel's static regularization 1e-7): with the defaults the BLP
-    problem ended ``NumericalError`` on 8 of 10 BSs here, and without the row and FIM scaling both methods failed
-    (unbounded / NumericalError). Reference for ``benchmarks/bench_sdp.py`` and the tests (CBF methods): the root
-    CRB in degrees is ``variables["rcrb_deg"]()`` and must match :meth:`Design.rcrb_bound_deg` of stage A."""
+def direct_stage(inst: Instance, method: str, m: int, t_star: float | None = None) -> tuple[cp.Problem, dict]:
+    """Stage A of the first AO round ((P1.A) / (P3.A) at the initial budgets, rho = 1) for BS m - or, with
+    ``t_star`` (stage A's optimal ``t``), stage B ((P1.B) / (P3.B): minimize the budgets relative to their initial
+    values keeping t <= t_star and the threshold gamma_th) - written as a competent user would: complex N x N
+    Hermitian variables (BLP: W_k per own user; SLP: the lifted [[R_s, x_s], [x_s^H, 1]] per symbol), powers in P_t,
+    every SINR / interference row divided by its channel's norm (squared for BLP) in noise units, the 3 x 3 FIM
+    decoupled and Jacobi-scaled at the isotropic covariance (as :meth:`Design._scale`) and the Schur LMI
+    [[F, e1], [e1^T, t]] >= 0 for t >= CRB (in those units). Rebuilt on every call. Solve with
+    ``variables["settings"]`` (Clarabel's static regularization 1e-7): with the defaults the BLP problem ended
+    ``NumericalError`` on 8 of 10 BSs here, and without the row and FIM scaling both methods failed (unbounded /
+    NumericalError). Reference for ``benchmarks/bench_sdp.py`` and the tests (CBF methods): the root CRB in degrees
+    is ``variables["rcrb_deg"]()`` and must match :meth:`Design.rcrb_bound_deg` of stage A; stage B's optimum is
+    ``problem.value`` (the sum of the relative budgets)."""
     level, scheme = METHODS[method]
     if scheme != "cbf":
-        raise ValueError("direct_stage_a covers the CBF methods (one BS per problem)")
+        raise ValueError("direct_stage covers the CBF methods (one BS per problem)")
     s = inst.scenario
     J, K, N, _ = inst.shape
     L = s.frame_length
@@ -183,8 +186,11 @@ def direct_stage_a(inst: Instance, method: str, m: int) -> tuple[cp.Problem, dic
     unit = float(iso[0, 0])
     d = 1.0 / np.sqrt(np.diag(iso))                                          # Jacobi scaling D F D, t = CRB * unit
     Mf = Mf * (d[:, None] * d[None, :])[:, :, None, None]
-    t = cp.Variable()
-    cons = []
+    stage_b = t_star is not None
+    t = t_star if stage_b else cp.Variable()
+    b = cp.Variable(3 if level == "blp" else 2, nonneg=True)                 # stage B: budgets / initial budgets
+    scale = b if stage_b else np.ones(b.shape)
+    cons = [b <= 1.0] if stage_b else []
     if level == "blp":
         W = [cp.Variable((N, N), hermitian=True) for _ in range(K)]
         R = sum(W)
@@ -202,11 +208,11 @@ def direct_stage_a(inst: Instance, method: str, m: int) -> tuple[cp.Problem, dic
             g = np.linalg.norm(h)
             sig = cp.real(cp.trace(np.outer(h, h.conj()) / g ** 2 @ W[k]))
             sig = sig - (2 * delta / g * cp.norm(W[k] @ (h / g)) if delta > 0 else 0)
-            cons += [sig >= gamma * (intra + inter + 1.0) / g ** 2,
-                     sum(interference(h, v) for v in range(K) if v != k) <= intra / g ** 2]
+            cons += [sig >= gamma * (intra * scale[0] + inter + 1.0) / g ** 2,
+                     sum(interference(h, v) for v in range(K) if v != k) <= intra * scale[0] / g ** 2]
         for n, k in others:
             g2 = np.linalg.norm(q[m, n, k]) ** 2
-            cons.append(sum(interference(q[m, n, k], v) for v in range(K)) <= inter / max(J - 1, 1) / g2)
+            cons.append(sum(interference(q[m, n, k], v) for v in range(K)) <= inter * scale[1] / max(J - 1, 1) / g2)
     else:
         amp = float(np.sqrt(inter))
         Z = [cp.Variable((N + 1, N + 1), hermitian=True) for _ in range(L)]
@@ -225,17 +231,17 @@ def direct_stage_a(inst: Instance, method: str, m: int) -> tuple[cp.Problem, dic
             for n, k in others:
                 g = np.linalg.norm(q[m, n, k])
                 rob = delta / g * cp.norm(x[sym]) if delta > 0 else 0
-                cons.append(cp.abs(q[m, n, k].conj() / g @ x[sym]) + rob <= amp / np.sqrt(max(J - 1, 1)) / g)
+                cons.append(cp.abs(q[m, n, k].conj() / g @ x[sym]) + rob <= amp * scale[0] / np.sqrt(max(J - 1, 1)) / g)
     cons.append(cp.real(cp.trace(R)) <= 1.0)
     for n in range(J):
         if n != m:
             v = inst.v[m, n].conj()
-            cons.append(cp.real(v.conj() @ R @ v) <= leak_b)
+            cons.append(cp.real(v.conj() @ R @ v) <= leak_b * scale[-1])
     F = [[cp.real(cp.trace(Mf[i, j] @ R)) for j in range(3)] for i in range(3)]
     cons.append(cp.bmat([[F[0][0], F[0][1], F[0][2], 1.0], [F[1][0], F[1][1], F[1][2], 0.0],
                          [F[2][0], F[2][1], F[2][2], 0.0], [1.0, 0.0, 0.0, t]]) >> 0)
-    problem = cp.Problem(cp.Minimize(t), cons)
-    return problem, {"t": t, "rcrb_deg": lambda: float(np.rad2deg(np.sqrt(t.value / unit))),
+    problem = cp.Problem(cp.Minimize(cp.sum(b) if stage_b else t), cons)
+    return problem, {"t": t, "b": b, "rcrb_deg": lambda: float(np.rad2deg(np.sqrt((t if stage_b else t.value) / unit))),
                      "settings": {"static_regularization_constant": 1e-7}}
 
 
