@@ -173,7 +173,7 @@ def main(argv=None) -> int:
                       localization_rows(args.instances, args.seed, args.method)))
     if args.problem in ("precoding", "all"):
         for method in ("blp-cbf", "slp-cbf"):
-            cases.append((f"robust precoding Sec. VI (J=2, K=3, N=6, L=16), one AO round (stage A + stage B) of {method}",
+            cases.append((f"robust precoding Sec. VI (J=2, K=3, N=6, L=16), one AO round (A + B) of {method}",
                           precoding_rows(args.instances, args.seed, method, args.repeat)))
     for title, rows in cases:
         print(f"{title}, {args.instances} instances")

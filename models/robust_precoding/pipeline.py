@@ -45,7 +45,8 @@ def solve(inst: Instance, method: str, solver: str | None = None) -> Result:
                   history=[{"iteration": 1, "step": "A", "status": a.status.value, "objective": a.objective, **a.info}])
         ok = a.objective is not None
     else:
-        out = alternate(_StageA(d), _StageB(d, sdp=s.stage_b == "sdp"), state, max_iter=s.max_iterations, tol=s.ao_tolerance, slack=1e-7)
+        out = alternate(_StageA(d), _StageB(d, sdp=s.stage_b == "sdp"), state, max_iter=s.max_iterations,
+                        tol=s.ao_tolerance, slack=1e-7)
         ao = dict(state=out.state, status=out.status, iterations=out.iterations, monotone=out.monotone,
                   converged=out.converged, notes=out.notes, history=out.history)
         ok = out.objective is not None
@@ -140,7 +141,8 @@ def solve_single_cell(inst: Instance, solver: str | None = None) -> Result:
                    min_worst_case_sinr_db=float(linear_to_db(worst.min())),
                    nominal_sinr_db=linear_to_db(cbf_sinr(inst.h, w, inst.noise_c)),
                    designed_rcrb_deg=np.array(designed_rcrb), designed_rcrb_max_deg=max(designed_rcrb),
-                   designed_min_sinr_db=min(designed_sinr), network_sinr_met=bool(worst.min() >= threshold * (1 - 1e-6)),
+                   designed_min_sinr_db=min(designed_sinr),
+                   network_sinr_met=bool(worst.min() >= threshold * (1 - 1e-6)),
                    bs_power=power, leakage=sens["leakage"])
     notes = [] if metrics["network_sinr_met"] else [
         f"in the network the worst-case SINR is {metrics['min_worst_case_sinr_db']:.2f} dB, below the "
