@@ -34,7 +34,7 @@ class Check:
             return np.inf
         b = np.broadcast_to(np.asarray(self.bounds, float), v.shape)
         scale = np.abs(b) if self.scale is None else np.broadcast_to(np.asarray(self.scale, float), v.shape)
-        scale = np.where(scale > 0, scale, 1.0)
+        scale = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
         if self.sense == "<=":
             r = (v - b) / scale
         elif self.sense == ">=":
@@ -43,7 +43,7 @@ class Check:
             r = np.abs(v - b) / scale
         else:
             raise ValueError(f"unknown sense {self.sense!r}")
-        return float(np.max(r)) if r.size else -np.inf
+        return float(np.max(r)) if r.size else -np.inf     # an infinite bound gives -inf (no bound) or +inf
 
 
 def at_most(name, values, bounds, scale=None) -> Check:

@@ -237,8 +237,8 @@ def _check_figure(origin: str, study: Study) -> None:
     if kind not in ("sweep", "profile", "tradeoff"):
         raise _fail(origin, f"[figure] kind = {kind!r} is not allowed: expected 'sweep', 'profile' or 'tradeoff'")
     if kind == "tradeoff" and fig.get("along") not in study.sweep:
-        raise _fail(origin, f"[figure] a tradeoff's along = {fig.get('along')!r} must be a swept field "
-                            f"({', '.join(study.sweep) or 'none swept'})")
+        given = f"along = {fig['along']!r} must be" if "along" in fig else "needs along ="
+        raise _fail(origin, f"[figure] a tradeoff {given} a swept field ({', '.join(study.sweep) or 'none swept'})")
     if kind == "tradeoff":
         xs, ys = ([v] if not isinstance(v, list) else v for v in (fig.get("x"), fig.get("y")))
         if len(xs) > 1 and len(xs) != len(ys):

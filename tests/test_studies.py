@@ -147,6 +147,12 @@ def test_local_pool_and_dask_cluster_give_identical_tables(tmp_path):
     (("[figure]", "[figure]\nz = 1"), "unknown key 'z' in [figure]"),
     (("[figure]", "[figure]\nkind = \"bar\""), "kind = 'bar' is not allowed"),
     (("[figure]", "[figure]\nkind = \"profile\""), "a profile's x = 'sinr_db' must be one of metrics"),
+    (("[figure]", "[figure]\nkind = \"tradeoff\""), "a tradeoff needs along = a swept field (sinr_db)"),
+    (("[figure]", "[figure]\nkind = \"tradeoff\"\nalong = \"sinr_db\""),
+     "a tradeoff's x and y must be metrics (p_detect_min, bs_power_w); 'sinr_db' is not"),
+    (("x = \"sinr_db\"",
+      "kind = \"tradeoff\"\nalong = \"sinr_db\"\nx = [\"bs_power_w\", \"bs_power_w\", \"p_detect_min\"]"),
+     "a tradeoff's x and y lists must pair up (3 x, 2 y)"),
     (("y = [\"p_detect_min\", \"infeasible_rate\"]", "y = \"rate\""), "y = 'rate' must be 'objective', 'infeasible_rate', one of metrics"),
     (("seed = 11", "sed = 11"), "unknown key 'sed' in the study file; did you mean 'seed'?"),
 ])
@@ -194,3 +200,25 @@ def test_reference_gaps_are_paired_per_draw(tmp_path):
         assert row["gap_max"] >= 0.0
     with pytest.raises(IsacoptError, match="reference = 'ao' must be one of the methods"):
         load_study(study_file(tmp_path, text.replace('reference = "sdr"', 'reference = "ao"'), name="bad"))
+
+
+def test_tradeoff_figure_traces_the_swept_field_in_sweep_order(tmp_path, monkeypatch):
+    """kind = "tradeoff": one line per method through (mean x, mean y) of every point, in the order of `along`'s
+    sweep (not sorted by x), the values of summary.csv."""
+    import matplotlib.pyplot as plt
+    text = SMALL.format(draws=1).replace("sinr_db = [0.0, 20.0, 45.0, 75.0]", "sinr_db = [20.0, 0.0, 10.0]").replace(
+        'x = "sinr_db"\ny = ["p_detect_min", "infeasible_rate"]',
+        'kind = "tradeoff"\nalong = "sinr_db"\nx = "p_detect_min"\ny = "reduced_dimension"').replace(
+        '"bs_power_w"]', '"reduced_dimension"]')
+    study = load_study(study_file(tmp_path, text, name="tradeoff"))
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    run_study(study, tmp_path / "out", workers=1, progress=False)
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    lines = {bars.get_label(): bars.lines[0] for bars in figures[-1].axes[0].containers}     # errorbar: data line
+    assert set(lines) == {"sdr", "zf"}
+    for method, line in lines.items():
+        df = summary[summary["method"] == method].set_index("sinr_db").loc[[20.0, 0.0, 10.0]]
+        assert line.get_xdata().tolist() == pytest.approx(df["p_detect_min_mean"].tolist())
+        assert line.get_ydata().tolist() == pytest.approx(df["reduced_dimension_mean"].tolist())
+        assert len(set(line.get_xdata())) == 3

@@ -52,6 +52,17 @@ def test_nan_or_infinite_values_fail_wherever_they_stand(position):
     assert not verify.verify([verify.at_most("nan bound", 0.5, float("nan"))]).passed
 
 
+def test_infinite_bounds_mean_no_bound_on_their_side(recwarn):
+    """x <= +inf holds, x <= -inf / x >= +inf / x == inf fail (a claimed bound of inf: none was claimed; measured:
+    inf - inf used to give NaN, a RuntimeWarning and a verdict that hung on NaN comparisons)."""
+    inf = float("inf")
+    assert verify.at_most("crb", [1.0, 2.0], [inf, 4.0]).violation() == pytest.approx(-0.5)
+    assert verify.at_least("sinr", 1.0, -inf).violation() == -inf
+    for check in (verify.at_most("a", 1.0, -inf), verify.at_least("b", 1.0, inf), verify.close("c", 1.0, inf)):
+        assert check.violation() == inf and not verify.verify([check]).passed
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
 BASE = dict(problem="p", method="m", objective_name="power", sense="min")
 OK = [verify.at_most("p", 1.0, 1.0)]
 BROKEN = [verify.at_most("p", 1.1, 1.0)]
