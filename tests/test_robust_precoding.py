@@ -280,6 +280,10 @@ def test_algorithm_1_improves_after_round_1_below_rho_1_and_is_monotone(method):
     assert len(objective) >= 3 and objective[1] > objective[0] + 0.1 * abs(objective[0])
     assert np.all(np.diff(objective) >= -1e-7 * np.abs(objective[:-1]).clip(1.0))
     assert any(src == "sdp" for h in result.history if h["step"] == "B" for src in h["stage_b"])
+    budgets = np.array([h["objective"] for h in result.history if h["step"] == "B"])    # normalized budgets set
+    d = rp.Design(inst, method)
+    initial = sum(d.b_old(i, d.initial_state()).sum() for i in range(len(d.units)))
+    assert budgets[0] < 0.9 * initial and np.all(np.diff(budgets) <= 1e-12)
     assert result.status == Status.FEASIBLE and result.lower_bound is None   # no bound on the RCRB below rho = 1
     closed = rp.solve(rp.draw_instance(scenario(rho=0.5, stage_b="closed-form", icr_covariance="budget"),
                                        np.random.default_rng(3)), method)

@@ -588,7 +588,7 @@ class _StageB:
     def solve(self, state):
         d, new = self.d, dict(state)
         new["X"], new["intra"] = list(state["X"]), state["intra"].copy()
-        b0, t0, total = d.budget0, d.solver_time, 0.0
+        b0, t0 = d.budget0, d.solver_time
         inter, leak, comp, status, source = [], [], [], Status.OPTIMAL, []
         solved = d.solve_units([d.bind_b] * len(d.units), state, track=False) if self.sdp else [None] * len(d.units)
         sdp_value = [float(np.sum(r[2]["b"])) if r is not None and r[1] is not None else None for r in solved]
@@ -605,7 +605,6 @@ class _StageB:
                 else:
                     chosen = f"closed form (SDP {out.status.value})"
             source.append(chosen)
-            total += float(b.sum())
             if d.scheme == "comp":
                 comp.append(b[0] * b0["comp"])
             elif d.level == "blp":
@@ -621,6 +620,7 @@ class _StageB:
             new["inter"], new["leak"] = max(inter), max(leak)
             if state.get("icr") is not None:            # Algorithm 1 step 4: C_m from these precoders' leakage
                 new["icr"] = np.array(leak)
+        total = float(sum(d.b_old(i, new).sum() for i in range(len(d.units))))    # the budgets now set: never grow
         info = {"intra_db": linear_to_db(new["intra"]).tolist(), "inter_db": float(linear_to_db(new["inter"])),
                 "comp_db": float(linear_to_db(new["comp"])), "leak": float(new["leak"]), "stage_b": source,
                 "sdp_objective": sdp_value}
