@@ -1,6 +1,5 @@
 """Study engine: validation before any job, per-job reproducibility, kill + resume, local pool == Dask."""
 import json
-import os
 import signal
 import subprocess
 import sys

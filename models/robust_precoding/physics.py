@@ -71,7 +71,6 @@ def echo_mean(inst: Instance, m: int, X: np.ndarray, scheme: str, theta_mm: floa
     CBF: alpha_mm A(theta) X_m (the ICR is zero-mean interference); CoMP: all paths, the ICR's AoD theta_nm fixed.
     """
     J, K, N, M = inst.shape
-    s = inst.scenario
     a = geometry.ula_steering(M, theta_mm)
     vm = geometry.ula_steering(N, theta_mm)
     mu = alpha_mm * np.outer(a, vm) @ X[m]
