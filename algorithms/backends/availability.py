@@ -11,7 +11,8 @@ import cvxpy as cp
 
 from ...errors import SolverUnavailable, UnknownNameError
 
-CONIC_SOLVERS = ("CLARABEL", "MOSEK", "SCS")      # preference order
+#: preference order; SCHUR (:mod:`.schur`, the project's own) runs first on the default path wherever it applies
+CONIC_SOLVERS = ("CLARABEL", "MOSEK", "SCS", "SCHUR")
 INTEGER_SOLVERS = ("HIGHS", "GUROBI")
 DEFAULT_CONIC = "CLARABEL"
 DEFAULT_INTEGER = "HIGHS"
@@ -84,6 +85,10 @@ def solver_info(name: str) -> SolverInfo:
     name = canonical_name(name)
     if name == "MOSEK":
         return _mosek_info()
+    if name == "SCHUR":
+        from ... import __version__
+        return SolverInfo(name, "conic", Availability.FREE, __version__,
+                          "isacopt's Schur-complement interior point: first attempt on few-constraint SDPs")
     if name in ("CLARABEL", "SCS"):
         installed = name in cp.installed_solvers()
         version = ""

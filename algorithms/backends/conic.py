@@ -6,6 +6,7 @@ import logging
 import os
 import time
 import warnings
+import weakref
 from dataclasses import dataclass, field
 
 import cvxpy as cp
@@ -15,6 +16,7 @@ from ...errors import SolverError, UnknownNameError
 from .. import limits
 from ..result import Status
 from .availability import CONIC_SOLVERS, DEFAULT_CONIC, require_usable, solver_info
+from . import schur
 from .certificate import problem_dual_bound
 
 log = logging.getLogger("isacopt.algorithms.backends")
@@ -48,7 +50,27 @@ CONIC_ATTEMPTS: dict[str, list[tuple[str, dict]]] = {
     "SCS": [("standard", dict(eps_abs=1e-7, eps_rel=1e-7, max_iters=60_000)),
             ("tight", dict(eps_abs=1e-8, eps_rel=1e-8, max_iters=100_000, acceleration_lookback=20))],
     "MOSEK": [("standard", dict()), ("tight", dict(mosek_params={"MSK_DPAR_INTPNT_CO_TOL_REL_GAP": 1e-10}))],
+    "SCHUR": [("schur", dict(tol=schur.TOL))],
 }
+
+
+#: Per problem: whether its conic data has the few-constraint standard form of :mod:`.schur` (decided once: a DPP
+#: template keeps its structure whatever the parameters).
+_SCHUR_FORM: "weakref.WeakKeyDictionary[cp.Problem, bool]" = weakref.WeakKeyDictionary()
+
+
+def schur_applies(problem: cp.Problem) -> bool:
+    """True when :mod:`.schur` can solve ``problem`` (zero, nonnegative and PSD cones, PSD rows that read one
+    variable each, at most ``schur.MAX_ROWS`` rows); the answer is cached per problem."""
+    if problem not in _SCHUR_FORM:
+        try:
+            data, _, _ = problem.get_problem_data("CLARABEL")
+            _SCHUR_FORM[problem] = schur.check(data) is None
+        except BaseException as exc:              # noqa: B036 -- decided by the ladder's own attempts
+            if not solver_crashed(exc):
+                raise
+            _SCHUR_FORM[problem] = False
+    return _SCHUR_FORM[problem]
 
 _CVXPY_STATUS = {
     cp.OPTIMAL: Status.OPTIMAL, cp.OPTIMAL_INACCURATE: Status.OPTIMAL_INACCURATE,
@@ -114,18 +136,24 @@ class ConicOutcome:
 def conic_chain(requested: str | None) -> list[str]:
     """Solvers to try, in order: the requested one (or the default) first, then the other usable ones."""
     first = require_usable(requested, "conic") if requested else DEFAULT_CONIC
-    rest = [s for s in CONIC_SOLVERS if s != first and solver_info(s).usable]
+    rest = [s for s in CONIC_SOLVERS if s not in (first, "SCHUR") and solver_info(s).usable]
+    if first == "SCHUR":
+        rest = [DEFAULT_CONIC] + [s for s in rest if s != DEFAULT_CONIC]
     return [first, *rest]
 
 
 
 def _solve_once(problem: cp.Problem, name: str, settings: dict, dual_bound: bool):
     """One solver call via cvxpy's documented get_problem_data / solve_via_data / unpack_results path (the raw
-    solver answer is kept); returns (status, dual bound in the problem's sense or None)."""
-    data, chain, inverse = problem.get_problem_data(name, solver_opts=settings)
+    solver answer is kept); returns (status, dual bound in the problem's sense or None). ``SCHUR`` reads Clarabel's
+    conic data (the same compiled chain) and answers in Clarabel's format (:mod:`.schur`)."""
+    data, chain, inverse = problem.get_problem_data("CLARABEL" if name == "SCHUR" else name, solver_opts=settings)
     with warnings.catch_warnings():  # inaccuracy is handled by the caller: retried, then reported
         warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-        raw = chain.solve_via_data(problem, data, False, False, settings)
+        if name == "SCHUR":
+            raw = schur.solve_data(data, **settings)
+        else:
+            raw = chain.solve_via_data(problem, data, False, False, settings)
         problem.unpack_results(raw, chain, inverse)
     status = _CVXPY_STATUS.get(problem.status, Status.ERROR)
     bound = None
@@ -169,8 +197,12 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
     bound_tol = TIGHT_BOUND if bound_tol is None else bound_tol
     deadline = limits.deadline() if deadline is None else min(deadline, limits.deadline() or deadline)
     chain = conic_chain(solver)
+    if chain[0] == "SCHUR":                     # SCHUR: one attempt where it applies, then Clarabel's full ladder
+        chain = (["SCHUR"] if schur_applies(problem) else []) + [c for c in chain[1:]]
+    elif solver is None and not resume and schur_applies(problem):
+        chain = ["SCHUR", *chain]
     if not fallback:
-        chain = chain[:1]
+        chain = chain[:2] if chain[0] == "SCHUR" else chain[:1]
     attempts, solver_time, start = list(resume[0]) if resume else [], resume[1] if resume else 0.0, time.perf_counter()
     last: ConicOutcome | None = None
     best_bound: tuple[float, dict] | None = None
@@ -178,8 +210,9 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
         if position > 0 and best_bound is not None:
             break
         ladder = conic_attempts(name, clarabel)
-        attempts_here = ladder if position == 0 else ladder[:1]
-        if position == 0 and resume:
+        primary = position == 0 or (position == 1 and chain[0] == "SCHUR")
+        attempts_here = ladder if primary else ladder[:1]
+        if primary and resume:
             attempts_here = attempts_here[1:]
         for kind, settings in attempts_here:
             if deadline is not None:
@@ -227,6 +260,7 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
 def _time_limit(name: str, seconds: float) -> dict:
     """A solver's own wall-clock limit setting."""
     return {"CLARABEL": {"time_limit": max(seconds, 1e-3)}, "SCS": {"time_limit_secs": max(seconds, 1e-3)},
+            "SCHUR": {"time_limit": max(seconds, 1e-3)},
             "MOSEK": {"mosek_params": {"MSK_DPAR_OPTIMIZER_MAX_TIME": max(seconds, 1e-3)}}}.get(name, {})
 
 
