@@ -12,7 +12,7 @@ from isacopt.algorithms.result import Status
 from isacopt.errors import SolverUnavailable, UnknownNameError
 
 # relative accuracy each solver is held to on the instance library (SCS is first-order)
-ACCURACY = {"CLARABEL": 1e-7, "MOSEK": 1e-7, "SCS": 1e-4}
+ACCURACY = {"CLARABEL": 1e-7, "MOSEK": 1e-7, "SCS": 1e-4, "SCHUR": 1e-7}
 
 
 @pytest.mark.parametrize("solver", solver_params(backends.CONIC_SOLVERS))
@@ -20,7 +20,9 @@ ACCURACY = {"CLARABEL": 1e-7, "MOSEK": 1e-7, "SCS": 1e-4}
 def test_conic_instances_known_optimum(solver, name):
     problem, value, duals = conic.FEASIBLE[name]()
     outcome = backends.solve_conic(problem, solver, fallback=False)
-    assert outcome.status is Status.OPTIMAL and outcome.solver == solver
+    # SCHUR hands problems without its standard form (SOC, LMIs) to Clarabel's ladder without trying
+    answered = solver if solver != "SCHUR" or backends.conic.schur_applies(problem) else "CLARABEL"
+    assert outcome.status is Status.OPTIMAL and outcome.solver == answered, outcome.attempts
     tol = ACCURACY[solver]
     assert problem.value == pytest.approx(value, rel=tol, abs=tol)
     for c in problem.constraints:           # primal feasibility, re-evaluated by cvxpy from the variable values
@@ -41,7 +43,7 @@ def test_inaccurate_solve_is_retried_and_reported(monkeypatch):
     attempts["CLARABEL"] = [("starved", dict(max_iter=2))] + attempts["CLARABEL"]
     monkeypatch.setattr(backends.conic, "CONIC_ATTEMPTS", attempts)
     problem, value, _ = conic.lovasz_theta_c5()
-    outcome = backends.solve_conic(problem)
+    outcome = backends.solve_conic(problem, "clarabel")
     assert outcome.status is Status.OPTIMAL
     assert str(outcome.attempts[0]).startswith("CLARABEL (starved)") and "optimal" not in str(outcome.attempts[0]).split(": ")[1][:7]
     assert len(outcome.attempts) >= 2 and outcome.notes
@@ -261,10 +263,10 @@ def test_batch_matches_one_by_one_solves(workers, rng):
     """Threads change nothing: each job's point and value equal a plain solve_conic of the same binding."""
     template = _shared_template()
     jobs = _batch_jobs(*template, rng)
-    batch = backends.solve_conic_batch(jobs, workers=workers)
+    batch = backends.solve_conic_batch(jobs, "CLARABEL", workers=workers)
     problem, X = template[0], template[3]
     for (bind, _), (outcome, (x, value)) in zip(jobs, batch):
-        reference = backends.solve_conic(bind())
+        reference = backends.solve_conic(bind(), "CLARABEL")
         assert outcome.status is reference.status is Status.OPTIMAL
         assert value == pytest.approx(problem.value, rel=1e-12, abs=1e-12)
         np.testing.assert_allclose(x, X.value, rtol=0, atol=1e-12)
@@ -277,11 +279,11 @@ def test_batch_continues_an_inaccurate_first_attempt_on_the_ladder(monkeypatch, 
     monkeypatch.setattr(backends.conic, "CONIC_ATTEMPTS", attempts)
     template = _shared_template()
     jobs = _batch_jobs(*template, rng, count=2)
-    for (bind, _), (outcome, (x, value)) in zip(jobs, backends.solve_conic_batch(jobs, workers=2)):
+    for (bind, _), (outcome, (x, value)) in zip(jobs, backends.solve_conic_batch(jobs, "CLARABEL", workers=2)):
         assert outcome.status is Status.OPTIMAL
         assert str(outcome.attempts[0]).startswith("CLARABEL (starved)") and len(outcome.attempts) >= 2
         monkeypatch.setattr(backends.conic, "CONIC_ATTEMPTS", {**attempts, "CLARABEL": attempts["CLARABEL"][1:]})
-        reference = backends.solve_conic(bind())
+        reference = backends.solve_conic(bind(), "CLARABEL")
         monkeypatch.setattr(backends.conic, "CONIC_ATTEMPTS", attempts)
         assert reference.status is Status.OPTIMAL and value == pytest.approx(template[0].value, rel=1e-9)
 
@@ -300,13 +302,13 @@ def test_batch_continues_when_a_first_attempt_fails_in_unpacking(monkeypatch, rn
             raise cp.error.SolverError("Solver 'CLARABEL' failed")
         return original(self, *args, **kwargs)
     monkeypatch.setattr(cp.Problem, "unpack_results", unpack_failing_once)
-    batch = backends.solve_conic_batch(jobs, workers=2)
+    batch = backends.solve_conic_batch(jobs, "CLARABEL", workers=2)
     monkeypatch.setattr(cp.Problem, "unpack_results", original)
     for j, ((bind, _), (outcome, (x, value))) in enumerate(zip(jobs, batch)):
         assert outcome.status is Status.OPTIMAL
         assert str(outcome.attempts[0]) == ("CLARABEL (precise): error" if j == 1 else "CLARABEL (precise): optimal")
         assert len(outcome.attempts) == (2 if j == 1 else 1)
-        reference = backends.solve_conic(bind())
+        reference = backends.solve_conic(bind(), "CLARABEL")
         assert value == pytest.approx(template[0].value, rel=1e-9)
         np.testing.assert_allclose(x, template[3].value, atol=1e-7)
 
@@ -320,11 +322,11 @@ def test_tuned_first_attempt_then_the_full_ladder(workers, rng):
     assert backends.conic_attempts("SCS", {"max_iter": 2}) == backends.CONIC_ATTEMPTS["SCS"]
     template = _shared_template()
     jobs = _batch_jobs(*template, rng, count=2)
-    for (bind, _), (outcome, (x, value)) in zip(jobs, backends.solve_conic_batch(jobs, workers=workers,
+    for (bind, _), (outcome, (x, value)) in zip(jobs, backends.solve_conic_batch(jobs, "CLARABEL", workers=workers,
                                                                                 clarabel={"max_iter": 2})):
         assert outcome.status is Status.OPTIMAL and str(outcome.attempts[0]).startswith("CLARABEL (tuned): ")
         assert str(outcome.attempts[0]) != "CLARABEL (tuned): optimal" and str(outcome.attempts[1]).startswith("CLARABEL (precise)")
-        reference = backends.solve_conic(bind())
+        reference = backends.solve_conic(bind(), "CLARABEL")
         assert list(map(str, reference.attempts)) == ["CLARABEL (precise): optimal"] and value == pytest.approx(template[0].value, rel=1e-9)
 
 

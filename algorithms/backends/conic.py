@@ -301,7 +301,7 @@ def solve_conic_batch(jobs: list, solver: str | None = None, *, workers: int | N
     """
     chain = conic_chain(solver)
     workers = conic_workers(len(jobs)) if workers is None else max(1, min(workers, len(jobs)))
-    if workers == 1 or chain[0] != "CLARABEL":
+    if workers == 1 or chain[0] != "CLARABEL" or (solver is None and jobs and schur_applies(jobs[0][0]())):
         return [(solve_conic(bind(), solver, clarabel=clarabel), read()) for bind, read in jobs]
     kind, settings = conic_attempts("CLARABEL", clarabel)[0]
     start = time.perf_counter()
