@@ -364,7 +364,7 @@ def test_a_solver_panic_is_a_failed_attempt_and_the_ladder_goes_on(monkeypatch):
     message) and the next rung must answer with the true optimum."""
     problem, value, _ = conic.FEASIBLE[sorted(conic.FEASIBLE)[0]]()
     _panic_first_calls(monkeypatch, 1)
-    outcome = backends.solve_conic(problem)
+    outcome = backends.solve_conic(problem, "clarabel")
     assert outcome.status is Status.OPTIMAL and problem.value == pytest.approx(value, rel=1e-7, abs=1e-7)
     first, last = outcome.attempts[0], outcome.attempts[-1]
     assert first.status is Status.ERROR and "PanicException: SVD error" in first.error and first.rung == "precise"
@@ -376,7 +376,7 @@ def test_a_panic_in_a_batch_thread_is_a_failed_first_attempt(monkeypatch, rng):
     template = _shared_template()
     jobs = _batch_jobs(*template, rng, count=3)
     _panic_first_calls(monkeypatch, 1)
-    batch = backends.solve_conic_batch(jobs, workers=2)
+    batch = backends.solve_conic_batch(jobs, "CLARABEL", workers=2)
     errors = [o for o, _ in batch if o.attempts[0].status is Status.ERROR]
     assert len(errors) == 1 and all(o.status is Status.OPTIMAL for o, _ in batch)
 
@@ -385,7 +385,7 @@ def test_keyboard_interrupt_is_never_swallowed_by_the_ladder(monkeypatch):
     problem, _, _ = conic.FEASIBLE[sorted(conic.FEASIBLE)[0]]()
     _panic_first_calls(monkeypatch, 1, KeyboardInterrupt)
     with pytest.raises(KeyboardInterrupt):
-        backends.solve_conic(problem)
+        backends.solve_conic(problem, "clarabel")
 
 
 def test_a_passed_deadline_starts_no_attempt():

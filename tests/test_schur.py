@@ -35,7 +35,9 @@ CASES = {
     "detection k1 zf": lambda: _detection("detection_k1", 1, "zf", 2, tx_antennas=8, rx_antennas=8),
     "detection k1 sensing-only": lambda: _detection("detection_k1", 1, "sensing-only", 3, tx_antennas=8,
                                                     rx_antennas=8),
-    "localization sdr": lambda: _localization("sdr", 0),      # (skipped until SCHUR handles its LMIs)
+    "localization sdr": lambda: _localization("sdr", 0),
+    "localization zf": lambda: _localization("zf", 1),
+    "hermitian max eigenvalue (an LMI)": lambda: conic.hermitian_max_eig()[0],
     "lovasz theta C5": lambda: conic.lovasz_theta_c5()[0],
 }
 
@@ -58,12 +60,12 @@ def test_schur_agrees_with_clarabel(name):
 
 
 def test_the_detection_sdrs_have_the_form():
-    """The detection SDRs are the problems SCHUR is for (zero/nonnegative rows and PSD variables only); the
-    localization SDR (18) is not yet (its 3 x 3 CRLB LMIs mix variables), nor an SOC program or an LMI in a vector."""
+    """The detection SDRs are the problems SCHUR is for (PSD variables, few rows); the localization SDR (18) too, its
+    3 x 3 CRLB LMIs as equality rows; an LMI in a vector (the dual form) as well; an SOC program is not."""
     assert backends.conic.schur_applies(CASES["detection k1 type-1 sdr"]())
-    assert not backends.conic.schur_applies(CASES["localization sdr"]())
+    assert backends.conic.schur_applies(CASES["localization sdr"]())
+    assert backends.conic.schur_applies(conic.hermitian_max_eig()[0])
     assert not backends.conic.schur_applies(conic.socp()[0])
-    assert not backends.conic.schur_applies(conic.hermitian_max_eig()[0])
 
 
 def test_a_failed_schur_solve_hands_over_to_clarabel(monkeypatch):

@@ -72,6 +72,16 @@ class StandardForm:
 MAX_ROWS = 400
 
 
+def _eliminated(P) -> np.ndarray:
+    """Per PSD row: True when it alone defines a variable (it reads one variable, the first such row for it)."""
+    counts = np.diff(P.indptr)
+    single = np.flatnonzero(counts == 1)
+    _, first = np.unique(P.indices[P.indptr[single]], return_index=True)
+    elim = np.zeros(P.shape[0], dtype=bool)
+    elim[single[first]] = True
+    return elim
+
+
 def check(data: dict) -> str | None:
     """Why Clarabel-form conic data has no standard form this backend handles (None: it has one)."""
     dims = data["dims"]
@@ -81,19 +91,16 @@ def check(data: dict) -> str | None:
         return "quadratic objective"
     top = dims.zero + dims.nonneg
     P = sp.csr_matrix(data["A"])[top:]
-    counts = np.diff(P.indptr)
-    if np.any(counts > 1):
-        return "a PSD cone row reads more than one variable (an LMI)"
-    used = P.indices
-    if len(np.unique(used)) < len(used):
-        return "a variable appears in two PSD rows"
-    if top + int(np.sum(counts == 0)) > MAX_ROWS:
-        return f"more than {MAX_ROWS} constraint rows"
+    rows = top + int(np.sum(~_eliminated(P)))
+    if rows > MAX_ROWS:
+        return f"{rows} constraint rows in the standard form (more than {MAX_ROWS})"
     return None
 
 
 def standard_form(data: dict) -> StandardForm:
-    """Eliminate the PSD variables of Clarabel-form conic data (see the module docstring)."""
+    """Eliminate the PSD variables of Clarabel-form conic data (see the module docstring). A PSD row that reads one
+    variable no earlier row defined defines it (x = (b - s) / a); every other PSD row (an LMI's, or a constant entry)
+    stays as an equality row s_r + A_r x = b_r, with s_r that block's entry."""
     reason = check(data)
     if reason is not None:
         raise NotApplicable(reason)
@@ -102,24 +109,21 @@ def standard_form(data: dict) -> StandardForm:
     b, c = np.asarray(data["b"], float), np.asarray(data["c"], float)
     top = dims.zero + dims.nonneg
     P = A[top:]
-    counts = np.diff(P.indptr)
-    cols = np.full(P.shape[0], -1)
-    coef = np.ones(P.shape[0])
-    has = counts == 1
-    cols[has], coef[has] = P.indices, P.data
+    n_psd = P.shape[0]
+    has = _eliminated(P)
+    cols, coef = np.full(n_psd, -1), np.ones(n_psd)
+    cols[has], coef[has] = P.indices[P.indptr[:-1][has]], P.data[P.indptr[:-1][has]]
     free = np.setdiff1d(np.arange(A.shape[1]), cols[has])
-    T = A[:top].tocsc()
-    # x_col = (b_r - s_r) / a_r for every PSD row r that reads a variable
-    G = sp.csc_matrix((T.shape[0], P.shape[0]))
-    if has.any():
-        G = sp.csc_matrix(T[:, cols[has]] @ sp.diags(1.0 / coef[has]))
-    const_rows = np.flatnonzero(~has)            # PSD entries fixed by the data: extra equality rows
-    m = top + len(const_rows)
-    G_full = np.zeros((m, P.shape[0]))
-    G_full[:top, has] = -G.toarray()
-    G_full[top + np.arange(len(const_rows)), const_rows] = 1.0
-    rhs = np.concatenate([b[:top] - (G @ b[top:][has] if has.any() else 0.0), b[top:][const_rows]])
-    c_s = np.zeros(P.shape[0])
+    kept = np.flatnonzero(~has)                  # PSD rows that stay equality rows
+    E = sp.vstack([A[:top], P[kept]]).tocsc()    # the equality rows, in the original variables
+    m = E.shape[0]
+    G = (E[:, cols[has]] @ sp.diags(1.0 / coef[has])).toarray()      # x_col = (b_r - s_r) / a_r
+    G_full = np.zeros((m, n_psd))
+    G_full[:, has] = -G
+    G_full[top + np.arange(len(kept)), kept] += 1.0                   # the block's own entry s_r
+    b_E = np.concatenate([b[:top], b[top:][kept]])
+    rhs = b_E - G @ b[top:][has]
+    c_s = np.zeros(n_psd)
     c_s[has] = -c[cols[has]] / coef[has]
     offset = float(c[cols[has]] @ (b[top:][has] / coef[has]))
     blocks, Cs, rows, start = [], [], [], 0
@@ -132,8 +136,7 @@ def standard_form(data: dict) -> StandardForm:
         start += k
     A_l = np.zeros((m, dims.nonneg))
     A_l[dims.zero + np.arange(dims.nonneg), np.arange(dims.nonneg)] = 1.0      # the slack of each inequality
-    F = np.zeros((m, len(free)))
-    F[:top] = T[:, free].toarray()
+    F = E[:, free].toarray()
     return StandardForm(blocks, Cs, A_l, np.zeros(dims.nonneg), F, c[free], rhs, rows, cols, coef, free,
                         dims.zero, A.shape[0], A.shape[1], offset)
 
@@ -311,7 +314,7 @@ def solve_data(data: dict, tol: float = TOL, max_iter: int = MAX_ITER, time_limi
     deadline = None if time_limit is None else time.monotonic() + time_limit
     status, X, x_l, w, y, Z, z_l, iterations, res = solve_standard(sf, tol, max_iter, deadline)
     b = np.asarray(data["b"], float)
-    top = len(sf.b) - int(np.sum(sf.psd_cols < 0))
+    top = sf.n_zero + len(sf.c_l)
     s_psd = np.concatenate([psd_pack(Xk) for Xk in X])
     z_psd = np.concatenate([psd_pack(Zk) for Zk in Z])
     x = np.zeros(sf.n_vars)
