@@ -85,7 +85,7 @@ from .result import Status, Termination
 logger = logging.getLogger(__name__)
 
 #: Relative safety margin subtracted from every relaxation value before it is used as a bound (see module doc).
-BOUND_MARGIN = {"CLARABEL": 1e-8, "MOSEK": 1e-8, "SCS": 1e-6}
+BOUND_MARGIN = {"CLARABEL": 1e-8, "MOSEK": 1e-8, "SCHUR": 1e-8, "SCS": 1e-6}   # SCHUR stops at <= 1e-8 too
 #: Distance from an integer below which a relaxed value counts as integral.
 INT_TOL = 1e-6
 #: A group's relaxed sum must be 1 within this tolerance (the caller promises the constraint sum == 1).
