@@ -58,15 +58,24 @@ def direct_solve(problem, **settings) -> str:
         return f"failed ({type(exc).__name__}: {str(exc)[:40]})"
 
 
+def project_solve(model_of, inst):
+    """The project's path twice on one instance: the default conic path (SCHUR where it applies, then Clarabel's
+    ladder) and Clarabel's ladder alone; (result of the default, its time, Clarabel's time, Clarabel's status)."""
+    t0 = time.perf_counter()
+    clarabel = sdr.solve_relaxation(model_of(inst), "clarabel")
+    t_clarabel = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    result = sdr.solve_relaxation(model_of(inst))
+    return result, time.perf_counter() - t0, t_clarabel, clarabel
+
+
 def detection_rows(instances: int, seed: int, receiver: int, method: str):
     base, _ = load_scenario(d.DetectionScenario, "detection", "detection_k3", "detection_k3")
     base = dataclasses.replace(base, receiver=receiver)
     seeds = np.random.SeedSequence(seed).spawn(instances)
     for i, ss in enumerate(seeds):
         inst = d.draw_instance(base, np.random.default_rng(ss))
-        t0 = time.perf_counter()
-        result = sdr.solve_relaxation(d.DetectionModel(inst, method))
-        t_project = time.perf_counter() - t0
+        result, t_project, t_clarabel, clarabel = project_solve(lambda i: d.DetectionModel(i, method), inst)
         ours = 10 ** (result.metrics["reflection_power_dbm"].min() / 10) / 1e3
         t0 = time.perf_counter()
         problem, v = d.direct_problem(inst, method)
@@ -75,7 +84,15 @@ def detection_rows(instances: int, seed: int, receiver: int, method: str):
         theirs = inst.scenario.rx_antennas * problem.value / v["scale"] if problem.value is not None else np.nan
         yield {"instance": i, "project_s": t_project, "direct_s": t_direct, "ratio": t_direct / t_project,
                "project_status": result.status.value, "verified": result.verified,
-               "direct_status": direct_status, "rel_diff": abs(ours - theirs) / abs(ours)}
+               "direct_status": direct_status, "rel_diff": abs(ours - theirs) / abs(ours),
+               **_clarabel_columns(result, t_project, t_clarabel, clarabel)}
+
+
+def _clarabel_columns(result, t_project, t_clarabel, clarabel) -> dict:
+    agree = abs(result.objective - clarabel.objective) / max(abs(clarabel.objective), 1e-12) \
+        if result.objective is not None and clarabel.objective is not None else np.nan
+    return {"clarabel_s": t_clarabel, "solver_ratio": t_clarabel / t_project, "answered": result.solver,
+            "clarabel_status": clarabel.status.value, "vs_clarabel": agree}
 
 
 def localization_rows(instances: int, seed: int, method: str = "sdr", antennas: int = 16, users: int = 4):
@@ -83,9 +100,7 @@ def localization_rows(instances: int, seed: int, method: str = "sdr", antennas: 
     base = dataclasses.replace(base, tx_antennas=antennas, users_per_bs=users)
     for i, ss in enumerate(np.random.SeedSequence(seed).spawn(instances)):
         inst = lz.draw_instance(base, np.random.default_rng(ss))
-        t0 = time.perf_counter()
-        result = sdr.solve_relaxation(lz.LocalizationModel(inst, method))
-        t_project = time.perf_counter() - t0
+        result, t_project, t_clarabel, clarabel = project_solve(lambda i: lz.LocalizationModel(i, method), inst)
         t0 = time.perf_counter()
         problem, v = lz.direct_problem(inst, method)
         direct_status = direct_solve(problem)
@@ -96,7 +111,8 @@ def localization_rows(instances: int, seed: int, method: str = "sdr", antennas: 
                "project_status": result.status.value, "verified": result.verified,
                "direct_status": direct_status, "rel_diff": abs(ours - theirs) / abs(ours),
                "project_not_worse": bool(ours <= theirs * (1 + 1e-9)),
-               "eigen_ratio": result.metrics.get("sdr_max_eigen_ratio")}
+               "eigen_ratio": result.metrics.get("sdr_max_eigen_ratio"),
+               **_clarabel_columns(result, t_project, t_clarabel, clarabel)}
 
 
 def _precoding_relaxation_ok(d, state, tol=1e-6) -> bool:
@@ -186,6 +202,9 @@ def main(argv=None) -> int:
             ratios.append(row["ratio"] if ok else np.nan)
             status = f"{row['project_status']}{'/verified' if row['verified'] else '/NOT verified'}"
             extra = f"  ours<=direct: {row['project_not_worse']}" if "project_not_worse" in row else ""
+            if "clarabel_s" in row:
+                extra += (f"  [{row['answered']}; Clarabel path {row['clarabel_s']:.2f} s "
+                          f"({row['clarabel_status']}), x{row['solver_ratio']:.1f}, objectives {row['vs_clarabel']:.0e}]")
             if "serial_ratio" in row and ok:
                 serial.append(row["serial_ratio"])
                 first = row["first_s"] if first is None else first
