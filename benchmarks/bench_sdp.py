@@ -204,7 +204,8 @@ def main(argv=None) -> int:
             extra = f"  ours<=direct: {row['project_not_worse']}" if "project_not_worse" in row else ""
             if "clarabel_s" in row:
                 extra += (f"  [{row['answered']}; Clarabel path {row['clarabel_s']:.2f} s "
-                          f"({row['clarabel_status']}), x{row['solver_ratio']:.1f}, objectives {row['vs_clarabel']:.0e}]")
+                          f"({row['clarabel_status']}), x{row['solver_ratio']:.1f}, "
+                          f"objectives {row['vs_clarabel']:.0e}]")
             if "serial_ratio" in row and ok:
                 serial.append(row["serial_ratio"])
                 first = row["first_s"] if first is None else first
