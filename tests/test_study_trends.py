@@ -114,22 +114,22 @@ def test_robust_precoding_robustness_and_fig8_trends(tmp_path):
 
 
 def staircase_below(s, better, worse, where):
-    """Each point of the `worse` trade-off (mean achieved SINR, mean RCRB over the draws, one per rho) whose SINR the
-    `better` curve reaches is matched by a `better` point with at least that SINR and at most that RCRB. Returns how
-    many points were compared (those beyond the better curve's SINR range are not)."""
+    """At equal achieved SINR: over the SINR range both trade-off curves reach (mean min SINR, mean RCRB over the
+    draws, one point per rho), at every SINR level where either has a point, the least RCRB `better` reaches with at
+    least that SINR is at most the least RCRB `worse` does. Returns how many levels were compared."""
     def curve(method):
         df = s[s["method"] == method]
         for k, v in where.items():
             df = df[df[k] == v]
         return df["min_worst_case_sinr_db_mean"].to_numpy(), df["rcrb_max_deg_mean"].to_numpy()
     (sb, rb), (sw, rw) = curve(better), curve(worse)
-    compared = 0
-    for sinr, rcrb in zip(sw, rw):
-        reach = sb >= sinr - 1e-6
-        if reach.any():
-            compared += 1
-            assert rb[reach].min() <= rcrb, (better, worse, sinr, rcrb)
-    return compared
+    top = min(sb.max(), sw.max())
+    levels = np.unique(np.concatenate([sb, sw]))
+    levels = levels[levels <= top + 1e-9]
+    for level in levels:
+        best_b, best_w = rb[sb >= level - 1e-6].min(), rw[sw >= level - 1e-6].min()
+        assert best_b <= best_w, (better, worse, level, best_b, best_w)
+    return len(levels)
 
 
 def test_robust_precoding_fig5_tradeoff(tmp_path):
@@ -142,8 +142,8 @@ def test_robust_precoding_fig5_tradeoff(tmp_path):
         assert abs(ends.loc[1.0, "min_worst_case_sinr_db_mean"]) < 1e-3, method
         assert ends.loc[0.0, "min_worst_case_sinr_db_mean"] > 5.0, method
         assert ends.loc[0.0, "rcrb_max_deg_mean"] > ends.loc[1.0, "rcrb_max_deg_mean"], method
-    assert staircase_below(s, "blp-comp", "blp-cbf", {"csi_error": 0.0}) == 3
-    assert staircase_below(s, "slp-cbf", "blp-cbf", {"csi_error": 0.0}) >= 2
+    assert staircase_below(s, "blp-comp", "blp-cbf", {"csi_error": 0.0}) >= 3
+    assert staircase_below(s, "slp-cbf", "blp-cbf", {"csi_error": 0.0}) >= 3
 
 
 def test_robust_precoding_fig3_single_cell_designs_lose_in_the_network(tmp_path):
