@@ -28,6 +28,7 @@ import math
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -299,6 +300,36 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
+class LineProgress:
+    """Progress for a log file (stderr not a terminal, where tqdm stays silent): one line per tenth of the jobs or
+    per ``every_s`` seconds, whichever comes first, with the counts by status and an estimate of the time left."""
+
+    def __init__(self, name: str, total: int, every_s: float = 60.0, stream=None):
+        self.name, self.total, self.every_s, self.stream = name, total, every_s, stream or sys.stderr
+        self.done, self.counts, self.start = 0, {}, time.monotonic()
+        self.last_time, self.last_done = self.start, 0
+
+    def update(self, status: str) -> None:
+        self.done += 1
+        self.counts[status] = self.counts.get(status, 0) + 1
+        now = time.monotonic()
+        step = max(1, math.ceil(self.total / 10))
+        if self.done == self.total or self.done - self.last_done >= step or now - self.last_time >= self.every_s:
+            elapsed = now - self.start
+            left = elapsed / self.done * (self.total - self.done)
+            counts = ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items()))
+            print(f"{self.name}: {self.done}/{self.total} jobs ({100 * self.done / self.total:.0f} %; {counts}), "
+                  f"{_duration(elapsed)} elapsed" + (f", ~{_duration(left)} left" if self.done < self.total else ""),
+                  file=self.stream, flush=True)
+            self.last_time, self.last_done = now, self.done
+
+
+def _duration(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s" if m else f"{s}s"
+
+
 def run_study(study: Study, out: str | Path, *, workers: int = 1, scheduler: str | None = None,
               resume: bool = False, progress: bool | None = None) -> pd.DataFrame:
     """Run every missing job of ``study`` into ``out``; returns the full job table (also written as jobs.csv)."""
@@ -317,6 +348,7 @@ def run_study(study: Study, out: str | Path, *, workers: int = 1, scheduler: str
                     ckpt.identity["package_version"])
     todo = [job for job in study.jobs() if job.key not in done]
     source = _dask(study, todo, scheduler) if scheduler else _local(study, todo, workers)
+    lines = LineProgress(study.name, len(todo)) if progress is None and todo and not _is_terminal() else None
     with _sigterm_as_interrupt(), tqdm(total=len(todo), desc=study.name, unit="job",
                                        disable=None if progress is None else not progress, dynamic_ncols=True) as bar:
         try:
@@ -324,6 +356,8 @@ def run_study(study: Study, out: str | Path, *, workers: int = 1, scheduler: str
                 ckpt.add(row)
                 bar.update(1)
                 bar.set_postfix_str(f"{row['method']} {row['status']}", refresh=False)
+                if lines is not None:
+                    lines.update(str(row["status"]))
         finally:
             with contextlib.suppress(Exception):
                 source.close()                        # stops the pool at once (a generator's finally)
@@ -340,6 +374,13 @@ def run_study(study: Study, out: str | Path, *, workers: int = 1, scheduler: str
     if study.figure:
         write_figure(study, summary, table, ckpt.out / "figure.png")
     return table
+
+
+def _is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def confidence_halfwidth(values: np.ndarray, level: float = 0.95) -> float:

@@ -221,3 +221,26 @@ def test_tradeoff_figure_traces_the_swept_field_in_sweep_order(tmp_path, monkeyp
         assert line.get_xdata().tolist() == pytest.approx(df["p_detect_min_mean"].tolist())
         assert line.get_ydata().tolist() == pytest.approx(df["reduced_dimension_mean"].tolist())
         assert len(set(line.get_xdata())) == 3
+
+
+def test_progress_lines_when_stderr_is_a_log_file(tmp_path):
+    """`run.py study ... > log 2>&1` (no terminal): progress still shows, as lines with counts by status; a run whose
+    stderr is a file ends with the 100 % line."""
+    path = study_file(tmp_path, draws=2)
+    out = script("study", str(path), "--out", str(tmp_path / "out"))
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.startswith("small: ")]
+    assert lines and lines[-1].startswith("small: 16/16 jobs (100 %;") and "infeasible" in lines[-1], out.stderr
+    assert len(lines) <= 11
+
+
+def test_line_progress_reports_every_tenth_and_the_time_left():
+    import io
+    from isacopt.studies.runner import LineProgress
+    stream = io.StringIO()
+    bar = LineProgress("s", 30, every_s=1e9, stream=stream)
+    for k in range(30):
+        bar.update("optimal" if k % 3 else "infeasible")
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 10 and lines[0].startswith("s: 3/30 jobs (10 %; 1 infeasible, 2 optimal)")
+    assert "left" in lines[0] and "left" not in lines[-1] and lines[-1].startswith("s: 30/30 jobs (100 %")
