@@ -54,23 +54,25 @@ CONIC_ATTEMPTS: dict[str, list[tuple[str, dict]]] = {
 }
 
 
-#: Per problem: whether its conic data has the few-constraint standard form of :mod:`.schur` (decided once: a DPP
-#: template keeps its structure whatever the parameters).
-_SCHUR_FORM: "weakref.WeakKeyDictionary[cp.Problem, bool]" = weakref.WeakKeyDictionary()
+#: Per problem: (has the standard form of :mod:`.schur`, and SCHUR pays there), decided once: a DPP template keeps
+#: its structure whatever the parameters.
+_SCHUR_FORM: "weakref.WeakKeyDictionary[cp.Problem, tuple[bool, bool]]" = weakref.WeakKeyDictionary()
 
 
-def schur_applies(problem: cp.Problem) -> bool:
-    """True when :mod:`.schur` can solve ``problem`` (zero, nonnegative and PSD cones, PSD rows that read one
-    variable each, at most ``schur.MAX_ROWS`` rows); the answer is cached per problem."""
+def schur_applies(problem: cp.Problem, cost: bool = True) -> bool:
+    """True when :mod:`.schur` can solve ``problem`` (zero, nonnegative and PSD cones, at most ``schur.MAX_ROWS``
+    rows of its standard form) and, with ``cost`` (the default path's rule), is the cheaper method by
+    :func:`.schur.cost_model`; cached per problem."""
     if problem not in _SCHUR_FORM:
         try:
             data, _, _ = problem.get_problem_data("CLARABEL")
-            _SCHUR_FORM[problem] = schur.check(data) is None
+            _SCHUR_FORM[problem] = (schur.check(data, cost=False) is None, schur.check(data) is None)
         except BaseException as exc:              # noqa: B036 -- decided by the ladder's own attempts
             if not solver_crashed(exc):
                 raise
-            _SCHUR_FORM[problem] = False
-    return _SCHUR_FORM[problem]
+            _SCHUR_FORM[problem] = (False, False)
+    form, pays = _SCHUR_FORM[problem]
+    return pays if cost else form
 
 _CVXPY_STATUS = {
     cp.OPTIMAL: Status.OPTIMAL, cp.OPTIMAL_INACCURATE: Status.OPTIMAL_INACCURATE,
@@ -198,7 +200,7 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
     deadline = limits.deadline() if deadline is None else min(deadline, limits.deadline() or deadline)
     chain = conic_chain(solver)
     if chain[0] == "SCHUR":                     # SCHUR: one attempt where it applies, then Clarabel's full ladder
-        chain = (["SCHUR"] if schur_applies(problem) else []) + [c for c in chain[1:]]
+        chain = (["SCHUR"] if schur_applies(problem, cost=False) else []) + [c for c in chain[1:]]
     elif solver is None and not resume and schur_applies(problem):
         chain = ["SCHUR", *chain]
     if not fallback:
