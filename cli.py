@@ -148,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("problem", help="problem name (see `list`)")
     p.add_argument("--scenario", help="shipped scenario name or path to a .toml file")
     p.add_argument("--method", help="method name (see `list`)")
-    p.add_argument("--solver", help="conic: clarabel|scs|mosek; integer: highs|gurobi")
+    p.add_argument("--solver", help="conic: clarabel|scs|mosek|schur (default: schur where it pays, then "
+                                    "clarabel); integer: highs|gurobi")
     p.add_argument("--seed", type=int, default=0, help="seed of the random positions and channels (default 0)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a scenario field (repeatable)")
     p.add_argument("--out", metavar="FILE.json", help="write the self-contained JSON result")
