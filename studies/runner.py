@@ -347,6 +347,9 @@ def run_study(study: Study, out: str | Path, *, workers: int = 1, scheduler: str
         log.warning("reusing job files computed by isacopt %s (this is %s)", ", ".join(sorted(ckpt.other_versions)),
                     ckpt.identity["package_version"])
     todo = [job for job in study.jobs() if job.key not in done]
+    if resume and progress is not False:
+        print(f"{study.name}: resuming, {len(study.jobs()) - len(todo)} job(s) reused, {len(todo)} to run",
+              file=sys.stderr, flush=True)
     source = _dask(study, todo, scheduler) if scheduler else _local(study, todo, workers)
     lines = LineProgress(study.name, len(todo)) if progress is None and todo and not _is_terminal() else None
     with _sigterm_as_interrupt(), tqdm(total=len(todo), desc=study.name, unit="job",

@@ -107,6 +107,7 @@ def test_killed_study_resumes_to_the_same_table(tmp_path):
     assert again.returncode == 2 and "--resume" in again.stderr          # never silently mixes two runs
     done = script("study", str(path), "--out", str(out), "--resume", "--workers", "2")
     assert done.returncode == 0, done.stderr
+    assert f"small: resuming, {partial} job(s) reused, {24 - partial} to run" in done.stderr
     assert all(p.stat().st_mtime_ns == t for p, t in before.items())    # finished jobs were not re-run
     pd.testing.assert_frame_equal(stable(pd.read_csv(out / "jobs.csv")), stable(pd.read_csv(tmp_path / "whole" /
                                                                                              "jobs.csv")))
