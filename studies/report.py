@@ -4,7 +4,9 @@
 (status optimal/feasible and verified), infeasible and failed, the infeasibility rate, and for the objective and
 every recorded scalar metric the mean over solved draws and the half-width of its 95% Student-t confidence
 interval (``<name>_mean``, ``<name>_ci95``); with a ``reference`` method, the paired relative gap to it
-(``gap_mean``, ``gap_ci95``, ``gap_min``, ``gap_max``, ``gap_draws``: draws where both were solved). ``write_figure``: mean y versus x, one line per series, CI error bars;
+(``gap_mean``, ``gap_ci95``, ``gap_min``, ``gap_max``, ``gap_draws``: draws where both were solved); a discrete choice ``solution_<name>`` also gets ``<name>_counts``
+("2: 3, 4: 1": how many solved draws chose each value; its mean is meaningful only for an ordinal choice such as a
+cluster size, not for an index such as the receiving BS). ``write_figure``: mean y versus x, one line per series, CI error bars;
 or an array-metric profile (e.g. a beampattern).
 """
 from __future__ import annotations
@@ -41,6 +43,9 @@ def summarize(study: Study, table: pd.DataFrame) -> pd.DataFrame:
             x = _numeric(solved[name]).dropna().to_numpy() if name in solved else np.array([])
             row[f"{name}_mean"] = float(np.mean(x)) if len(x) else np.nan
             row[f"{name}_ci95"] = confidence_halfwidth(x)
+            if name.startswith("solution_"):        # a discrete choice: how often each value was chosen
+                values_, counts = np.unique(x, return_counts=True)
+                row[f"{name}_counts"] = ", ".join(f"{v:g}: {c}" for v, c in zip(values_, counts))
         row["time_s_mean"] = float(_numeric(df["time_s"]).mean())
         if study.reference is not None:
             g = gaps.loc[solved.index].dropna() if len(solved) else pd.Series(dtype=float)

@@ -245,3 +245,16 @@ def test_line_progress_reports_every_tenth_and_the_time_left():
     lines = stream.getvalue().splitlines()
     assert len(lines) == 10 and lines[0].startswith("s: 3/30 jobs (10 %; 1 infeasible, 2 optimal)")
     assert "left" in lines[0] and "left" not in lines[-1] and lines[-1].startswith("s: 30/30 jobs (100 %")
+
+
+def test_discrete_choices_are_summarized_as_counts(tmp_path):
+    """A categorical solution column (the receiving BS) gets how often each value was chosen among the verified
+    solves; unverified or unsolved draws do not count."""
+    from isacopt.studies.report import summarize
+    study = load_study(study_file(tmp_path, draws=4))
+    rows = [dict(point=0, sinr_db=0.0, method="sdr", draw=k, status=s, verified=v, objective=1.0, p_detect_min=0.5,
+                 bs_power_w=None, time_s=0.1, solution_receiver=r)
+            for k, (s, v, r) in enumerate([("optimal", True, 2), ("optimal", True, 2), ("optimal", True, 4),
+                                           ("optimal", False, 1)])]
+    summary = summarize(study, pd.DataFrame(rows))
+    assert summary.loc[0, "solution_receiver_counts"] == "2: 2, 4: 1" and summary.loc[0, "solved"] == 3
