@@ -34,8 +34,13 @@ def _fmt(value) -> str:
 def cmd_list(args) -> int:
     from . import registry
     from .data import loader
-    from .data.schema import field_help
-    for spec in registry.PROBLEMS.values():
+    from .data.schema import _plain, field_help
+    specs = list(registry.PROBLEMS.values())
+    if args.scenario is not None:
+        specs = [s for s in specs if args.scenario in s.scenarios()]
+        if not specs:
+            raise ScenarioError(f"--scenario '{args.scenario}' is no shipped scenario (run.py list shows them)")
+    for spec in specs:
         print(f"{spec.name}: {spec.paper}")
         for name, method in spec.methods.items():
             mark = " (default)" if name == spec.default_method else ""
@@ -43,10 +48,15 @@ def cmd_list(args) -> int:
         print(f"  scenarios: {', '.join(spec.scenarios())} (default {spec.default_scenario})")
         for key, meaning in spec.parameters.items():
             print(f"  --set {key}=...: {meaning}")
-        if args.verbose:
-            print("  scenario fields (--set KEY=VALUE):")
-            for name, default, allowed, text in field_help(spec.scenario_class):
-                print(f"    {name} = {default}  [{allowed}] {text}")
+        if args.verbose or args.scenario is not None:
+            name = args.scenario or spec.default_scenario
+            scenario, _ = loader.load_scenario(spec.scenario_class, spec.name, name, spec.default_scenario,
+                                               folder=spec.scenario_dir)
+            print(f"  fields of scenario {name} (--set KEY=VALUE; class default in parentheses where it differs):")
+            for field, default, allowed, text in field_help(spec.scenario_class):
+                value = _plain(getattr(scenario, field))
+                shown = value if value == default else f"{value} ({default})"
+                print(f"    {field} = {shown}  [{allowed}] {text}")
     studies = loader.available(loader.STUDY_DIR)
     print(f"studies: {', '.join(studies) if studies else 'none yet'}")
     return 0
@@ -140,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"isacopt {__version__}")
     sub = parser.add_subparsers(dest="verb", required=True)
     p = sub.add_parser("list", help="problems, methods, scenarios and studies")
-    p.add_argument("-v", "--verbose", action="store_true", help="also list every scenario field")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also list every field of each problem's default scenario")
+    p.add_argument("--scenario", help="only the problem of this shipped scenario, with its resolved fields")
     p.set_defaults(func=cmd_list)
     p = sub.add_parser("solvers", help="which solvers are installed and licensed")
     p.set_defaults(func=cmd_solvers)

@@ -21,6 +21,12 @@ def test_list_and_solvers():
     assert "detection" in out.stdout and "--method sdr" in out.stdout and "detection_k1" in out.stdout
     out = run("list", "-v")
     assert "max_power_w" in out.stdout and "(W)" in out.stdout
+    # the default scenario's resolved values, the class default beside them where they differ
+    out = run("list", "--scenario", "robust_precoding")
+    assert out.returncode == 0 and out.stdout.startswith("robust-precoding:") and "detection:" not in out.stdout
+    assert "    sinr_db = 0 (10)  [" in out.stdout and "    rho = 1  [" in out.stdout
+    out = run("list", "--scenario", "robust_precodin")
+    assert out.returncode == 2 and "no shipped scenario" in out.stderr and len(out.stderr.strip().splitlines()) == 1
     out = run("solvers")
     assert out.returncode == 0 and "clarabel" in out.stdout and "highs" in out.stdout and "[default]" in out.stdout
 
