@@ -7,6 +7,7 @@ A scenario file holds the fields of one problem's scenario dataclass at top leve
 from __future__ import annotations
 
 import dataclasses
+import logging
 import difflib
 import tomllib
 from pathlib import Path
@@ -18,6 +19,8 @@ DATA_DIR = Path(__file__).resolve().parent
 SCENARIO_DIR = DATA_DIR / "scenarios"
 STUDY_DIR = DATA_DIR / "studies"
 RESERVED_KEYS = ("problem", "description")
+
+log = logging.getLogger("isacopt.data.loader")
 
 
 def available(folder: Path, suffix: str = ".toml") -> list[str]:
@@ -105,16 +108,35 @@ def load_scenario(cls, problem: str, source: str | Path | None, default: str,
 
 
 def with_overrides(cls, raw: dict[str, Any], overrides=(), values: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``raw`` updated by CLI ``key=value`` strings, then by typed ``values`` (studies); every key checked."""
-    raw = dict(raw)
+    """``raw`` updated by CLI ``key=value`` strings, then by typed ``values`` (studies); every key checked. A
+    file's value of a field ``sized_by`` others (schema.spec) is dropped when an override changes one of those and
+    does not set the field itself (e.g. ``--set users_per_bs=2`` on a scenario that lists 3 CU positions: the
+    positions are drawn at random instead)."""
+    file_keys, raw, changed = set(raw), dict(raw), {}
     for text in overrides:
         key, value = parse_override(text)
         check_keys(cls, [key], f"--set {text}")
-        raw[key] = value
+        changed[key] = value
+    from_cli = set(changed)
     if values:
         check_keys(cls, values, "study parameter")
-        raw.update(values)
+        changed.update(values)
+    for f in dataclasses.fields(cls):
+        sizes = f.metadata.get("sized_by", ())
+        if f.name in file_keys and f.name not in changed and any(
+                k in changed and changed[k] != raw.get(k, _default(cls, k)) for k in sizes):
+            why = [k for k in sizes if k in changed]
+            (log.warning if from_cli & set(why) else log.info)(
+                "scenario field '%s' from the file dropped (drawn afresh): --set %s changed its size", f.name,
+                ", ".join(why))
+            del raw[f.name]
+    raw.update(changed)
     return raw
+
+
+def _default(cls, name: str):
+    field = {f.name: f for f in dataclasses.fields(cls)}[name]
+    return field.default
 
 
 def scenario_dict(scenario) -> dict[str, Any]:

@@ -18,14 +18,17 @@ _MISSING = dataclasses.MISSING
 
 def spec(default: Any = _MISSING, *, unit: str = "", low: float | None = None, high: float | None = None,
          low_open: bool = False, high_open: bool = False, choices: tuple | None = None, help: str = "",
-         length: int | None = None, optional: bool = False):
+         length: int | None = None, optional: bool = False, sized_by: tuple[str, ...] = ()):
     """A dataclass field carrying its validation rules in ``metadata``.
 
     ``low``/``high`` bound numbers (and every number inside a list); ``*_open`` makes the bound strict;
     ``choices`` enumerates allowed values; ``length`` fixes a list's length; ``optional`` admits ``None``.
+    ``sized_by``: fields that set this (optional) field's size, e.g. the CU positions by the CUs per BS: a value
+    that comes from a scenario file is dropped (drawn afresh) when the user changes one of them
+    (:func:`~isacopt.data.loader.with_overrides`).
     """
     meta = dict(unit=unit, low=low, high=high, low_open=low_open, high_open=high_open, choices=choices,
-                help=help, length=length, optional=optional)
+                help=help, length=length, optional=optional, sized_by=tuple(sized_by))
     if isinstance(default, (list, dict)):
         raise TypeError("use a tuple default")
     return dataclasses.field(default=default, metadata=meta)

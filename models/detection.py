@@ -49,7 +49,8 @@ class DetectionScenario:
         ((80.0, 0.0), (-40.0, _S3), (-40.0, -_S3)), unit="m", help="BS positions (x, y); L = their number")
     users_per_bs: int = spec(1, low=1, help="K, CUs served by each BS")
     user_positions_m: tuple[tuple[float, float], ...] | None = spec(
-        None, unit="m", optional=True, help="L*K CU positions, cell by cell; omit to draw them at random")
+        None, unit="m", optional=True, sized_by=("users_per_bs", "bs_positions_m"),
+        help="L*K CU positions, cell by cell; omit to draw them at random (dropped when --set resizes L or K)")
     user_distance_m: tuple[float, ...] = spec(
         (20.0, 60.0), unit="m", low=0.0, low_open=True, length=2,
         help="random CUs: [min, max] distance from the home BS (uniform by area); with user_angle_deg: [d, d]")

@@ -128,3 +128,22 @@ def test_help_imports_no_solver_stack():
             "print(sorted(m for m in ('cvxpy', 'numpy', 'isacopt.registry', 'pyomo') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_resizing_a_default_scenario_redraws_its_sized_fields():
+    """`--set users_per_bs=2` on detection_k1 (which lists 3 CU positions): the file's positions are dropped with a
+    one-line warning and drawn at random for L*K = 6 CUs; positions the user sets are never dropped (a wrong count
+    stays a one-line error); the same for bs-selection's fixed Fig. 2 layout when num_bs changes."""
+    out = run("solve", "detection", "--set", "users_per_bs=2")
+    assert out.returncode == 0 and "verified   yes" in out.stdout, out.stderr
+    assert "scenario field 'user_positions_m' from the file dropped (drawn afresh): --set users_per_bs" in out.stderr
+    out = run("solve", "detection", "--set", "users_per_bs=2", "--set", "user_positions_m=[[40,0],[0,40]]")
+    assert out.returncode == 2 and "must list L*K = 6 positions" in out.stderr
+    from isacopt.data.loader import load_scenario
+    from isacopt.models import bs_selection as bs
+    sc, _ = load_scenario(bs.BSSelectionScenario, "bs-selection", "bs_selection_fig2", "bs_selection",
+                          ["num_bs=5"])
+    assert sc.num_bs == 5 and sc.bs_positions_m is None
+    same, _ = load_scenario(bs.BSSelectionScenario, "bs-selection", "bs_selection_fig2", "bs_selection",
+                            values={"num_bs": 4})
+    assert same.bs_positions_m is not None                              # an unchanged size keeps the file's layout

@@ -25,12 +25,13 @@ class BSSelectionScenario:
     num_bs: int = spec(4, low=2, high=12, help="S, number of BSs")
     num_users: int = spec(5, low=1, high=16, help="K, number of CUs")
     bs_positions_m: tuple[tuple[float, float], ...] | None = spec(
-        None, unit="m", optional=True,
+        None, unit="m", optional=True, sized_by=("num_bs",),
         help="BS positions (x, y), num_bs of them; omit for num_bs BSs evenly on a ring, the first at (0, r)")
     bs_ring_radius_m: float = spec(100.0, low=0.0, low_open=True, unit="m", help="ring radius when positions omitted")
     area_radius_m: float = spec(150.0, low=0.0, low_open=True, unit="m", help="service disc radius (centre 0, 0)")
     user_positions_m: tuple[tuple[float, float], ...] | None = spec(
-        None, unit="m", optional=True, help="K CU positions; omit to draw them uniformly in the disc")
+        None, unit="m", optional=True, sized_by=("num_users",),
+        help="K CU positions; omit to draw them uniformly in the disc (dropped when --set changes num_users)")
     target_position_m: tuple[float, ...] | None = spec(
         None, unit="m", optional=True, length=2, help="target position; omit to draw it uniformly in the disc")
     min_distance_m: float = spec(5.0, low=0.0, unit="m", help="random CUs / target keep this distance from every BS")

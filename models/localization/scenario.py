@@ -28,7 +28,8 @@ class LocalizationScenario:
                                                              (-30.0, -30.0)), unit="m", help="TMT positions (x', y')")
     users_per_bs: int = spec(4, low=1, help="K, CUs per BS")
     user_positions_m: tuple[tuple[float, float], ...] | None = spec(
-        None, unit="m", optional=True, help="M*K CU positions, cell by cell; omit to draw them at random")
+        None, unit="m", optional=True, sized_by=("users_per_bs", "bs_positions_m"),
+        help="M*K CU positions, cell by cell; omit to draw them at random (dropped when --set resizes M or K)")
     area_center_m: tuple[float, ...] = spec((0.0, 0.0), unit="m", length=2, help="centre of the deployment area")
     area_size_m: tuple[float, ...] = spec((200.0, 400.0), unit="m", low=0.0, low_open=True, length=2,
                                           help="(width along x, height along y) of the area random CUs are drawn in")
