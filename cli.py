@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import traceback
+from pathlib import Path
 
 from . import __version__
 from .errors import IsacoptError, ScenarioError
@@ -117,7 +118,8 @@ def cmd_study(args) -> int:
     table = run_study(study, out, workers=args.workers, scheduler=args.scheduler, resume=args.resume)
     counts = table["status"].value_counts().to_dict()
     print("  jobs: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
-    print(f"  wrote {out}/jobs.csv, {out}/summary.csv" + (f", {out}/figure.png" if study.figure else ""))
+    parquet = ", .parquet copies" if (Path(out) / "jobs.parquet").exists() else ""
+    print(f"  wrote {out}/jobs.csv, {out}/summary.csv" + (f", {out}/figure.png" if study.figure else "") + parquet)
     return 0
 
 

@@ -258,3 +258,17 @@ def test_discrete_choices_are_summarized_as_counts(tmp_path):
                                            ("optimal", False, 1)])]
     summary = summarize(study, pd.DataFrame(rows))
     assert summary.loc[0, "solution_receiver_counts"] == "2: 2, 4: 1" and summary.loc[0, "solved"] == 3
+
+
+def test_tables_are_also_written_as_parquet(tmp_path):
+    """jobs.parquet / summary.parquet hold the same numbers as the CSV files, with typed columns."""
+    pytest.importorskip("pyarrow")
+    run_study(load_study(study_file(tmp_path, draws=1)), tmp_path / "out", progress=False)
+    for name in ("jobs", "summary"):
+        csv = pd.read_csv(tmp_path / "out" / f"{name}.csv")
+        parquet = pd.read_parquet(tmp_path / "out" / f"{name}.parquet")
+        assert list(parquet.columns) == list(csv.columns) and len(parquet) == len(csv)
+        for column in csv.select_dtypes("number").columns:
+            pd.testing.assert_series_equal(parquet[column].astype(float), csv[column].astype(float),
+                                           check_names=False, rtol=1e-12)
+    assert pd.read_parquet(tmp_path / "out" / "jobs.parquet")["status"].isin(["optimal", "infeasible"]).all()
