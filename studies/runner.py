@@ -384,9 +384,8 @@ def run_study(study: Study, out: str | Path, *, workers: int = 1, scheduler: str
 def write_parquet(frame: pd.DataFrame, path: Path) -> Path | None:
     """The table as Parquet too (typed columns, fast to load: ``pandas.read_parquet``) when pyarrow is installed
     (``.[dev]``); object columns that mix types (JSON text of array metrics, None) are written as text."""
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
+    import importlib.util
+    if importlib.util.find_spec("pyarrow") is None:
         return None
     mixed = {c: frame[c].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
              for c in frame.columns if frame[c].dtype == object}
