@@ -118,8 +118,11 @@ class Study:
         return dataclasses.asdict(self)
 
     def fingerprint(self) -> str:
-        """Hash of everything that determines the jobs' results (not the name or description)."""
-        data = {k: v for k, v in self.to_dict().items() if k not in ("name", "description", "figure", "reference")}
+        """Hash of everything that determines the jobs' results: not the name, description, figure or reference,
+        nor the number of draws and the methods - a job's key names its (point, draw, method) and its seed depends on
+        the draw alone, so a study that grows its draws or adds a method resumes with every job it already has."""
+        data = {k: v for k, v in self.to_dict().items()
+                if k not in ("name", "description", "figure", "reference", "draws", "methods")}
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -272,3 +272,20 @@ def test_tables_are_also_written_as_parquet(tmp_path):
             pd.testing.assert_series_equal(parquet[column].astype(float), csv[column].astype(float),
                                            check_names=False, rtol=1e-12)
     assert pd.read_parquet(tmp_path / "out" / "jobs.parquet")["status"].isin(["optimal", "infeasible"]).all()
+
+
+def test_resume_after_growing_draws_or_methods_reuses_every_job(tmp_path):
+    """1 draw of sdr, then 2 draws of sdr and zf with --resume: the 4 old jobs are reused (their files untouched),
+    12 are computed, and the table equals a fresh run of the grown study."""
+    small = study_file(tmp_path, SMALL.format(draws=1).replace('methods = ["sdr", "zf"]', 'methods = ["sdr"]'),
+                       name="small")
+    run_study(load_study(small), tmp_path / "out", progress=False)
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "out" / "jobs").glob("*.json")}
+    assert len(before) == 4
+    grown = study_file(tmp_path, SMALL.format(draws=2), name="small")
+    out = script("study", str(grown), "--out", str(tmp_path / "out"), "--resume")
+    assert out.returncode == 0 and "small: resuming, 4 job(s) reused, 12 to run" in out.stderr, out.stderr
+    assert all(p.stat().st_mtime_ns == t for p, t in before.items())
+    run_study(load_study(grown), tmp_path / "fresh", progress=False)
+    pd.testing.assert_frame_equal(stable(pd.read_csv(tmp_path / "out" / "jobs.csv")),
+                                  stable(pd.read_csv(tmp_path / "fresh" / "jobs.csv")))
