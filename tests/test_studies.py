@@ -289,3 +289,12 @@ def test_resume_after_growing_draws_or_methods_reuses_every_job(tmp_path):
     run_study(load_study(grown), tmp_path / "fresh", progress=False)
     pd.testing.assert_frame_equal(stable(pd.read_csv(tmp_path / "out" / "jobs.csv")),
                                   stable(pd.read_csv(tmp_path / "fresh" / "jobs.csv")))
+
+
+def test_top_level_study_api_runs_a_study_file(tmp_path):
+    import isacopt
+    table = isacopt.study(str(study_file(tmp_path, draws=1)), out=str(tmp_path / "api"))
+    assert len(table) == 8 and (tmp_path / "api" / "summary.csv").exists()
+    run_study(load_study(study_file(tmp_path, draws=1)), tmp_path / "direct", progress=False)
+    pd.testing.assert_frame_equal(stable(pd.read_csv(tmp_path / "api" / "jobs.csv")),
+                                  stable(pd.read_csv(tmp_path / "direct" / "jobs.csv")))
