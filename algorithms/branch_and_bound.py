@@ -543,75 +543,82 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
         return ub - lb <= abs_gap or (ub - lb) / max(abs(ub), 1e-10) <= rel_gap
 
     stop_reason, termination, unbounded = None, Termination.CONVERGED, False
-    while heap:
-        if gap_closed():
-            break
-        if time_limit_s is not None and time.perf_counter() - start >= time_limit_s:
-            stop_reason, termination = f"time limit {time_limit_s:g} s", Termination.TIME_LIMIT
-            break
-        if node_limit is not None and stats["nodes"] >= node_limit:
-            stop_reason, termination = f"node limit {node_limit}", Termination.NODE_LIMIT
-            break
-        node = heapq.heappop(heap)
-        if node.bound >= best["value"] - tol(best["value"]):     # pruned by the parent's bound, no solve
-            closed_min = min(closed_min, node.bound)
-            continue
-        stats["nodes"] += 1
-        outcome, value, ints, values = run(node.lo, node.hi)
-        if outcome.status == Status.INFEASIBLE:
-            record()
-            continue
-        if outcome.status == Status.UNBOUNDED:       # branching cannot bound a recession direction: stop, say so
-            unbounded = True
-            notes.append(f"node {stats['nodes']}: the relaxation is unbounded (proven by the solver); the problem is "
-                         "unbounded if it has a feasible point - a proof for rational mixed-integer linear data "
-                         "(Meyer 1974), not in general for conic data - so the status is unbounded_inaccurate")
-            break
-        if value is None:                                        # failure: parent's bound, branch blindly
-            choice = first_unresolved(node.lo, node.hi)
-            _emit(log, f"node {stats['nodes']} failed ({outcome.status.value}); keeping parent bound {node.bound:.6g}")
-            if choice is None:
-                stats["unresolved"] += 1
+    current = None                  # the node being processed: back on the heap if Ctrl-C interrupts it
+    try:
+        while heap:
+            if gap_closed():
+                break
+            if time_limit_s is not None and time.perf_counter() - start >= time_limit_s:
+                stop_reason, termination = f"time limit {time_limit_s:g} s", Termination.TIME_LIMIT
+                break
+            if node_limit is not None and stats["nodes"] >= node_limit:
+                stop_reason, termination = f"node limit {node_limit}", Termination.NODE_LIMIT
+                break
+            node = current = heapq.heappop(heap)
+            if node.bound >= best["value"] - tol(best["value"]):     # pruned by the parent's bound, no solve
                 closed_min = min(closed_min, node.bound)
+                continue
+            stats["nodes"] += 1
+            outcome, value, ints, values = run(node.lo, node.hi)
+            if outcome.status == Status.INFEASIBLE:
+                record()
+                continue
+            if outcome.status == Status.UNBOUNDED:       # branching cannot bound a recession direction: stop, say so
+                unbounded = True
+                notes.append(f"node {stats['nodes']}: the relaxation is unbounded (proven by the solver); the problem is "
+                             "unbounded if it has a feasible point - a proof for rational mixed-integer linear data "
+                             "(Meyer 1974), not in general for conic data - so the status is unbounded_inaccurate")
+                break
+            if value is None:                                        # failure: parent's bound, branch blindly
+                choice = first_unresolved(node.lo, node.hi)
+                _emit(log, f"node {stats['nodes']} failed ({outcome.status.value}); keeping parent bound {node.bound:.6g}")
+                if choice is None:
+                    stats["unresolved"] += 1
+                    closed_min = min(closed_min, node.bound)
+                else:
+                    for kid in children(node, choice, None, node.bound):
+                        heapq.heappush(heap, kid)
+                record()
+                continue
+            margin = BOUND_MARGIN.get(outcome.solver, 1e-6) * max(1.0, abs(value))
+            bound = max(value - margin, node.bound)
+            check_groups(ints)
+            if bound >= best["value"] - tol(best["value"]):
+                closed_min = min(closed_min, bound)
+                record()
+                continue
+            choice = choose(ints, node.lo, node.hi)
+            if incumbent is not None:
+                stats["calls"] += 1
+                found = incumbent(values)
+                if found is not None:
+                    obj, payload = found
+                    offer(relax.sign * float(obj), None, payload)
+            if choice is None:                                       # integral: the node is solved
+                snapped = np.round(ints)
+                if incumbent is None:
+                    offer(value, None, None, snapped)
+                closed_min = min(closed_min, bound)
+                record()
+                continue
+            if incumbent is None and heuristic:
+                try_rounding(ints, values, node.lo, node.hi)
+                if dive_every and (stats["nodes"] - 1) % dive_every == 0:
+                    dive(node.lo, node.hi, ints, values, value)
+            if bound >= best["value"] - tol(best["value"]):
+                closed_min = min(closed_min, bound)
             else:
-                for kid in children(node, choice, None, node.bound):
+                for kid in children(node, choice, ints, bound):
                     heapq.heappush(heap, kid)
             record()
-            continue
-        margin = BOUND_MARGIN.get(outcome.solver, 1e-6) * max(1.0, abs(value))
-        bound = max(value - margin, node.bound)
-        check_groups(ints)
-        if bound >= best["value"] - tol(best["value"]):
-            closed_min = min(closed_min, bound)
-            record()
-            continue
-        choice = choose(ints, node.lo, node.hi)
-        if incumbent is not None:
-            stats["calls"] += 1
-            found = incumbent(values)
-            if found is not None:
-                obj, payload = found
-                offer(relax.sign * float(obj), None, payload)
-        if choice is None:                                       # integral: the node is solved
-            snapped = np.round(ints)
-            if incumbent is None:
-                offer(value, None, None, snapped)
-            closed_min = min(closed_min, bound)
-            record()
-            continue
-        if incumbent is None and heuristic:
-            try_rounding(ints, values, node.lo, node.hi)
-            if dive_every and (stats["nodes"] - 1) % dive_every == 0:
-                dive(node.lo, node.hi, ints, values, value)
-        if bound >= best["value"] - tol(best["value"]):
-            closed_min = min(closed_min, bound)
-        else:
-            for kid in children(node, choice, ints, bound):
-                heapq.heappush(heap, kid)
-        record()
-        if stats["nodes"] % 50 == 0:
-            lb, ub = _sense_bounds(relax.sign, lower(), best["value"])
-            _emit(log, f"{stats['nodes']} nodes, {len(heap)} open, bounds [{lb:.8g}, {ub:.8g}]")
+            if stats["nodes"] % 50 == 0:
+                lb, ub = _sense_bounds(relax.sign, lower(), best["value"])
+                _emit(log, f"{stats['nodes']} nodes, {len(heap)} open, bounds [{lb:.8g}, {ub:.8g}]")
+
+    except KeyboardInterrupt:       # stop with what is known: the incumbent and a valid bound
+        if current is not None:
+            heapq.heappush(heap, current)
+        stop_reason, termination = "interrupt (Ctrl-C)", Termination.INTERRUPTED
 
     record()
     lb_int, ub_int = lower(), best["value"]

@@ -49,3 +49,26 @@ def test_sigint_during_enumeration_returns_the_best_so_far():
     assert time.time() - t0 < 5, time.time() - t0
     assert proc.returncode == 0, err
     assert "stopped: interrupted" in out and ("status     feasible" in out or "status     no_solution" in out), out
+
+
+def test_sigint_during_branch_and_bound_returns_the_best_so_far_with_a_valid_bound(tmp_path):
+    """A long search (the CBF truss 2x4_2scen_3bars, minutes): Ctrl-C after a few seconds returns within 5 s with the
+    incumbent (verified) and bounds that still bracket the published optimum; the node being solved goes back on
+    the heap, so the lower bound stays valid."""
+    from isacopt.models import misdp
+    out_file = tmp_path / "r.json"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "solve", "misdp", "--scenario", "2x4_2scen_3bars",
+                             "--out", str(out_file)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(6.0)
+    t0 = time.time()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert time.time() - t0 < 5, time.time() - t0
+    assert proc.returncode == 0, err
+    r = json.loads(out_file.read_text())
+    assert r["termination"] == "interrupted" and r["status"] in ("feasible", "no_solution"), out
+    optimum = misdp.known_optima()["2x4_2scen_3bars"]
+    assert r["lower_bound"] <= optimum * (1 + 1e-6)
+    if r["status"] == "feasible":
+        assert r["verified"] is True and r["upper_bound"] >= optimum * (1 - 1e-6)
