@@ -32,6 +32,7 @@ def study(name: str, out: str | None = None, *, quick: bool = False, workers: in
 
 
 def load_result(path):
-    """A stored JSON result (``run.py solve --out`` / ``Result.save``) as a :class:`~isacopt.algorithms.result.Result`."""
+    """A stored JSON result (``run.py solve --out`` / ``Result.save``) as a
+    :class:`~isacopt.algorithms.result.Result`."""
     from .algorithms.result import Result
     return Result.load(path)

@@ -565,13 +565,14 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
                 continue
             if outcome.status == Status.UNBOUNDED:       # branching cannot bound a recession direction: stop, say so
                 unbounded = True
-                notes.append(f"node {stats['nodes']}: the relaxation is unbounded (proven by the solver); the problem is "
-                             "unbounded if it has a feasible point - a proof for rational mixed-integer linear data "
+                notes.append(f"node {stats['nodes']}: the relaxation is unbounded (proven by the solver); the "
+                             "problem is unbounded if it has a feasible point - a proof for rational mixed-integer linear data "
                              "(Meyer 1974), not in general for conic data - so the status is unbounded_inaccurate")
                 break
             if value is None:                                        # failure: parent's bound, branch blindly
                 choice = first_unresolved(node.lo, node.hi)
-                _emit(log, f"node {stats['nodes']} failed ({outcome.status.value}); keeping parent bound {node.bound:.6g}")
+                _emit(log, f"node {stats['nodes']} failed ({outcome.status.value}); keeping parent bound "
+                           f"{node.bound:.6g}")
                 if choice is None:
                     stats["unresolved"] += 1
                     closed_min = min(closed_min, node.bound)

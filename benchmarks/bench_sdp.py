@@ -6,7 +6,8 @@
 Detection paper, K = 3 setup (``detection_k3``: L = 3 BSs, N_t = 32, 9 CUs at random, Q = 9 samples):
 - project: ``DetectionModel`` + ``sdr.solve_relaxation`` (DPP template compiled once per shape and re-bound per
   instance, exact dimension reduction to the span of the CU channels and steering vectors, real embedding, scaled
-  biorthogonal basis), including the rank-one construction and the NumPy verification;
+  biorthogonal basis), including the rank-one construction and the NumPy verification; timed on the default conic
+  path (SCHUR where its cost model picks it, then Clarabel's ladder) and, as "Clarabel path", on Clarabel alone;
 - direct: ``detection.direct_problem`` - complex Hermitian N_t x N_t variables, channels in noise units, powers in
   P_max units, built per instance and solved by Clarabel with default settings.
 Localization paper, Table I setup (``localization_table1``: M = 2 BSs, N_t = 16, K = 4 random CUs per BS, 4 TMTs):

@@ -4,10 +4,11 @@
 (status optimal/feasible and verified), infeasible and failed, the infeasibility rate, and for the objective and
 every recorded scalar metric the mean over solved draws and the half-width of its 95% Student-t confidence
 interval (``<name>_mean``, ``<name>_ci95``); with a ``reference`` method, the paired relative gap to it
-(``gap_mean``, ``gap_ci95``, ``gap_min``, ``gap_max``, ``gap_draws``: draws where both were solved); a discrete choice ``solution_<name>`` also gets ``<name>_counts``
-("2: 3, 4: 1": how many solved draws chose each value; its mean is meaningful only for an ordinal choice such as a
-cluster size, not for an index such as the receiving BS). ``write_figure``: mean y versus x, one line per series, CI error bars;
-or an array-metric profile (e.g. a beampattern).
+(``gap_mean``, ``gap_ci95``, ``gap_min``, ``gap_max``, ``gap_draws``: draws where both were solved); a discrete
+choice ``solution_<name>`` also gets ``<name>_counts`` ("2: 3, 4: 1": how many solved draws chose each value; its
+mean is meaningful only for an ordinal choice such as a cluster size, not for an index such as the receiving BS).
+``write_figure``: mean y versus x, one line per series, CI error bars; or an array-metric profile (e.g. a
+beampattern), or a trade-off traced by a swept field.
 """
 from __future__ import annotations
 

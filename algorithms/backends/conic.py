@@ -298,18 +298,23 @@ def solve_conic_batch(jobs: list, solver: str | None = None, *, workers: int | N
     data built one job at a time (the template is compiled once), only Clarabel's first attempt runs
     in threads (Clarabel releases the GIL while it solves); results are unpacked in order, and a job whose first
     attempt is not accurate continues on the :func:`solve_conic` ladder (re-bound, sequentially). Runs sequentially
-    with one worker (:func:`conic_workers`) or when the first solver is not Clarabel. ``clarabel``: as for
+    with one worker (:func:`conic_workers`), when the first solver is not Clarabel, or when SCHUR goes first on the
+    default path (:func:`schur_applies`). ``clarabel``: as for
     :func:`solve_conic`.
     """
     chain = conic_chain(solver)
     workers = conic_workers(len(jobs)) if workers is None else max(1, min(workers, len(jobs)))
-    if workers == 1 or chain[0] != "CLARABEL" or (solver is None and jobs and schur_applies(jobs[0][0]())):
+    def one_by_one():
         return [(solve_conic(bind(), solver, clarabel=clarabel), read()) for bind, read in jobs]
+    if workers == 1 or chain[0] != "CLARABEL":
+        return one_by_one()
     kind, settings = conic_attempts("CLARABEL", clarabel)[0]
     start = time.perf_counter()
     prepared = []
     for bind, _ in jobs:
         problem = bind()
+        if not prepared and solver is None and schur_applies(problem):   # SCHUR first: the plain ladder per job
+            return one_by_one()
         data, solving_chain, inverse = problem.get_problem_data("CLARABEL", solver_opts=settings)
         prepared.append((problem, data, solving_chain, inverse))
 

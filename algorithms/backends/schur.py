@@ -1,19 +1,20 @@
 """A Schur-complement interior point for SDPs with few constraints (``SCHUR``: NumPy, BSD-3 like the project).
 
-cvxpy hands a solver min c'x s.t. Ax + s = b, s in K (Clarabel's form). When the PSD cones' rows each read one
-variable (a PSD variable, s = b - a x), those variables *are* the cone's matrices: eliminating them gives the
-standard primal form with m = (#zero + #nonnegative rows) equality constraints,
+cvxpy hands a solver min c'x s.t. Ax + s = b, s in K (Clarabel's form). A PSD row that reads one variable no earlier
+row defined defines it (s = b - a x: the variable *is* the cone's matrix entry); every other PSD row (an LMI's, a
+constant entry) stays an equality row. What remains is the standard primal form with m = #zero + #nonnegative +
+#kept PSD rows equality constraints,
 
     min <C, X> + c_f'w   s.t.   A(X) + F w = b~,   X = (PSD blocks, nonnegative vector) in K,  w free,
 
 whose Newton system is the m x m Schur complement M_ij = <A_i, X A_j Z^-1> (the HKM direction; plus the free
 variables' saddle rows). On the detection SDR (twelve 36 x 36 blocks, 21 rows) Clarabel factors a KKT system with a
-dense 666 x 666 block per cone instead. :func:`standard_form` does the elimination (or raises
-:class:`NotApplicable`: SOC or other cones, LMIs whose rows mix variables), :func:`solve_standard` the
-Mehrotra predictor-corrector iteration, and :class:`SchurSolver` plugs both into cvxpy as a custom solver that
-answers in Clarabel's format (x, z, s, status), so cvxpy's unpacking, the duals and the certificates are unchanged.
-No infeasibility certificates: an infeasible or unbounded problem ends ``NumericalError`` and the ladder's next rung
-(Clarabel) classifies it.
+dense 666 x 666 block per cone instead. :func:`check` says whether the form exists (zero, nonnegative and PSD cones,
+at most MAX_ROWS rows) and whether :func:`cost_model` expects SCHUR to pay; :func:`standard_form` does the
+elimination (or raises :class:`NotApplicable`), :func:`solve_standard` the Mehrotra predictor-corrector iteration,
+and :class:`SchurSolver` plugs both into cvxpy as a custom solver that answers in Clarabel's format (x, z, s, status),
+so cvxpy's unpacking, the duals and the certificates are unchanged. No infeasibility certificates: an infeasible or
+unbounded problem ends short of its tolerance and the ladder's next rung (Clarabel) classifies it.
 """
 from __future__ import annotations
 
