@@ -33,7 +33,7 @@ PROBLEM = "misdp"
 INT_TOL = 1e-6
 
 __all__ = ["CBFData", "CBFError", "INSTANCE_DIR", "available_instances", "known_optima", "read_cbf",
-           "resolve_instance", "build_problem", "check_solution", "objective_value", "MisdpScenario", "solve_bnb"]
+           "resolve_instance", "build_problem", "check_solution", "objective_value", "MisdpScenario", "solve_bnb", "solve_oa"]
 
 # ================================================================================================ cvxpy model
 @dataclass
@@ -224,9 +224,32 @@ def load(source: str | None, default: str | None, overrides=(), values: dict | N
 # ================================================================================================ solve
 def solve_bnb(scenario: MisdpScenario, rng=None, solver: str | None = None, log=None):
     """Read, build and solve a CBF instance by branch-and-bound; a verified :class:`Result`."""
+    from ..algorithms import branch_and_bound
+
+    def search(model):
+        return branch_and_bound.solve(model.problem, solver=solver, time_limit_s=scenario.time_limit_s,
+                                      node_limit=scenario.node_limit, rel_gap=scenario.rel_gap,
+                                      group_branching=scenario.group_branching, log=log)
+    return _solve(scenario, "bnb", search)
+
+
+def solve_oa(scenario: MisdpScenario, rng=None, solver: str | None = None, log=None):
+    """Read, build and solve a CBF instance by outer approximation (:mod:`isacopt.algorithms.outer_approximation`);
+    ``node_limit`` limits its MILP master solves."""
+    from ..algorithms import outer_approximation
+
+    def search(model):
+        return outer_approximation.solve(model.problem, solver=solver, time_limit_s=scenario.time_limit_s,
+                                         iteration_limit=scenario.node_limit or 1000, rel_gap=scenario.rel_gap,
+                                         log=log)
+    return _solve(scenario, "oa", search)
+
+
+def _solve(scenario: MisdpScenario, method: str, search):
+    """Read and build the instance, run ``search(model)`` (an exact method's outcome with ``certificate()``), and
+    verify its point against the original CBF data; one :class:`Result`."""
     import time
 
-    from ..algorithms import branch_and_bound
     from ..algorithms.finalize import finalize
     from ..algorithms.result import Status
     from ..data.loader import scenario_dict
@@ -234,20 +257,20 @@ def solve_bnb(scenario: MisdpScenario, rng=None, solver: str | None = None, log=
     start = time.perf_counter()
     data = read_cbf(scenario.cbf_path)
     model = build_problem(data)
-    out = branch_and_bound.solve(model.problem, solver=solver, time_limit_s=scenario.time_limit_s,
-                                 node_limit=scenario.node_limit, rel_gap=scenario.rel_gap,
-                                 group_branching=scenario.group_branching, log=log)
+    out = search(model)
     notes = list(out.notes)
     if data.psd_rank1:
         notes.append(f"PSDVARRANK1 {data.psd_rank1} is not convex: solved without it, rank one verified at the end")
     metrics = dict(num_variables=data.n, num_integers=int(data.integers.size), num_psd_vars=len(data.psd_dims),
                    num_psd_constraints=len(data.psdcon_dims), unresolved_nodes=out.unresolved,
                    solver_time_s=out.solver_time_s)
+    if hasattr(out, "counts"):
+        metrics.update(out.counts())
     known = known_optima().get(Path(scenario.cbf_path).stem) if Path(scenario.cbf_path).parent.resolve() \
         == INSTANCE_DIR.resolve() else None
     if known is not None:
         metrics["known_optimum"] = known
-    base = dict(problem=PROBLEM, method="bnb", objective_name=f"CBF objective ({data.sense})", sense=data.sense,
+    base = dict(problem=PROBLEM, method=method, objective_name=f"CBF objective ({data.sense})", sense=data.sense,
                 solver=out.solver, scenario=scenario_dict(scenario), notes=notes)
     fields = dict(metrics=metrics, time_s=time.perf_counter() - start, solver_time_s=out.solver_time_s,
                   history=[dict(time_s=t, nodes=k, lower_bound=lb, upper_bound=ub) for t, k, lb, ub in out.history],
@@ -278,7 +301,9 @@ register(Problem(
     paper="generic mixed-integer SDPs from CBF files (CBLIB / SCIP-SDP instances), for the branch-and-bound",
     scenario_class=MisdpScenario,
     default_scenario="example_small_cbf",
-    methods={"bnb": Method(solve_bnb, "exact branch-and-bound over SDP relaxations (certificate: bounds, gap, nodes)")},
+    methods={"bnb": Method(solve_bnb, "exact branch-and-bound over SDP relaxations (certificate: bounds, gap, nodes)"),
+             "oa": Method(solve_oa, "exact outer approximation: Pyomo/HiGHS MILP master + conic cuts (certificate: "
+                                    "bounds, gap, MILP and conic solves)")},
     default_method="bnb",
     parameters={"time_limit_s": "wall-clock limit of the search", "node_limit": "maximum nodes solved"},
     load=load,

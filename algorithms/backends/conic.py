@@ -379,3 +379,77 @@ def _restore(problem: cp.Problem, values: dict) -> None:
     eigenvalues of -1e-9, which ``Variable.value = ...`` would refuse."""
     for v, x in values.items():
         v.save_value(x)
+
+
+@dataclass
+class RawAnswer:
+    """Clarabel's answer to conic data min q'x s.t. b - Ax in K: its status (accurate ones only count as
+    optimal/infeasible), primal x, dual z (for an infeasible problem: the Farkas certificate) and objective q'x."""
+
+    status: Status
+    x: np.ndarray | None
+    z: np.ndarray | None
+    objective: float | None
+    attempts: list[Attempt] = field(default_factory=list)
+    solve_time_s: float = 0.0
+
+
+def clarabel_cones(dims):
+    """Clarabel's cone list for cvxpy ``ConeDims`` (zero, nonnegative, SOC, PSD only)."""
+    import clarabel
+    if dims.exp or dims.p3d or getattr(dims, "pnd", None):
+        raise ValueError("only zero, nonnegative, second-order and PSD cones are supported")
+    cones = ([clarabel.ZeroConeT(dims.zero)] if dims.zero else []) + \
+        ([clarabel.NonnegativeConeT(dims.nonneg)] if dims.nonneg else [])
+    cones += [clarabel.SecondOrderConeT(n) for n in dims.soc]
+    return cones + [clarabel.PSDTriangleConeT(n) for n in dims.psd]
+
+
+_CLARABEL_STATUS = {"Solved": Status.OPTIMAL, "PrimalInfeasible": Status.INFEASIBLE,
+                    "DualInfeasible": Status.UNBOUNDED, "AlmostSolved": Status.OPTIMAL_INACCURATE,
+                    "AlmostPrimalInfeasible": Status.INFEASIBLE_INACCURATE,
+                    "AlmostDualInfeasible": Status.UNBOUNDED_INACCURATE, "MaxTime": Status.NO_SOLUTION}
+
+
+def solve_conic_data(A, b: np.ndarray, q: np.ndarray, dims, *, deadline: float | None = None) -> RawAnswer:
+    """Clarabel on raw conic data (min q'x s.t. b - Ax in K), with Clarabel's rungs of :data:`CONIC_ATTEMPTS` until
+    one answers accurately (optimal or infeasible); for callers that need the duals in the data's row order (the
+    outer approximation's cuts). The last answer is returned when no rung is accurate."""
+    import clarabel
+    import scipy.sparse as sp
+
+    deadline = limits.deadline() if deadline is None else deadline
+    A = sp.csc_matrix(A)
+    P = sp.csc_matrix((A.shape[1], A.shape[1]))
+    cones = clarabel_cones(dims)
+    out = RawAnswer(Status.ERROR, None, None, None)
+    for kind, options in CONIC_ATTEMPTS["CLARABEL"]:
+        settings = clarabel.DefaultSettings()
+        settings.verbose = False
+        for key, value in options.items():
+            setattr(settings, key, value)
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                out.attempts.append(Attempt("CLARABEL", kind, Status.NO_SOLUTION, error="deadline reached"))
+                out.status = Status.NO_SOLUTION if out.x is None else out.status
+                return out
+            settings.time_limit = max(remaining, 1e-3)
+        t0 = time.perf_counter()
+        try:
+            sol = clarabel.DefaultSolver(P, np.asarray(q, float), A, np.asarray(b, float), cones, settings).solve()
+        except BaseException as exc:              # noqa: B036 -- a Clarabel panic is a BaseException
+            if not solver_crashed(exc):
+                raise
+            out.attempts.append(Attempt("CLARABEL", kind, Status.ERROR, time.perf_counter() - t0,
+                                        error=f"{type(exc).__name__}: {exc}"))
+            continue
+        status = _CLARABEL_STATUS.get(str(sol.status).split(".")[-1], Status.ERROR)
+        elapsed = float(sol.solve_time)
+        out.solve_time_s += elapsed
+        out.attempts.append(Attempt("CLARABEL", kind, status, elapsed, int(sol.iterations)))
+        out.status, out.x, out.z = status, np.asarray(sol.x, float), np.asarray(sol.z, float)
+        out.objective = float(np.asarray(q, float) @ out.x)
+        if status in (Status.OPTIMAL, Status.INFEASIBLE, Status.UNBOUNDED, Status.NO_SOLUTION):
+            return out
+    return out

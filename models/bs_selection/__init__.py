@@ -36,5 +36,6 @@ from .verification import OBJECTIVE_NAME, assess, make_result
 from .mixed_integer import BIGM_SLACK, MixedIntegerModel, _mi_template, mixed_integer_model
 from .exact import InnerEvaluator, _Rounding, _finite_w, run_bnb, run_enumeration, time_now
 from .ao import PenaltyAO, _b_template, _w_template, fractionality, round_choice, run_ao
+from .oa import discrete_layer, run_oa
 from .schemes import nearest_receiver, scheme1, scheme1_bnb, scheme2, scheme3, scheme3_bnb
 from .registration import METHODS, METHOD_HELP, _method

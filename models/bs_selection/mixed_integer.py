@@ -20,11 +20,13 @@ BIGM_SLACK = 1e-7
 
 @functools.lru_cache(maxsize=16)
 def _mi_template(S: int, K: int, r: int, integer: bool, receiver: int | None, sensing_tx: tuple | None,
-                 phase1: bool = False):
+                 phase1: bool = False, powers: bool = False):
     """The lifted mixed-integer problem (13) for one shape, DPP (see :func:`mixed_integer_model`).
 
     ``integer``: boolean=True discrete variables (for branch-and-bound) or continuous ones in [0, 1] (relaxation).
     ``phase1``: minimize lambda with every BS power <= lambda P (always feasible; infeasible iff > 1).
+    ``powers``: also variables ``beam_power`` (S, K) = tr W-tilde_{s,k} and ``sensing_power`` (S,) = tr R-tilde_s
+    (units of P; zero for a BS that cannot transmit), so that a master problem can state (18) and C1 on them.
     """
     m = 2 * S
     n2 = (2 * r) ** 2
@@ -69,9 +71,14 @@ def _mi_template(S: int, K: int, r: int, integer: bool, receiver: int | None, se
                                        c[s] if receiver is None else 1.0)
         cons += sens
         aux.append(T)
+    named = {}
+    if powers:
+        named = dict(beam_power=cp.Variable((S, K), name="beam_power"), sensing_power=cp.Variable(S, name="sensing_power"))
+        cons += [named["beam_power"][s, k] == (tr_w[s][k] if s in tr_w else 0) for s in range(S) for k in range(K)]
+        cons += [named["sensing_power"][s] == (tr_r[s] if s in tr_r else 0) for s in range(S)]
     objective = sum(sum(row) for row in tr_w.values()) + sum(tr_r.values())
     problem = cp.Problem(cp.Minimize(lam if phase1 else objective), cons)
-    return problem, P, dict(receiver=c, association=a, W=Zw, R=Zr, aux=aux, lam=lam)
+    return problem, P, dict(receiver=c, association=a, W=Zw, R=Zr, aux=aux, lam=lam, **named)
 
 
 class MixedIntegerModel:
@@ -88,11 +95,13 @@ class MixedIntegerModel:
     """
 
     def __init__(self, inst: BSSelectionInstance, *, integer: bool = True, receiver: int | None = None,
-                 sensing_tx: tuple[int, ...] | None = None, data: ScaledData | None = None, phase1: bool = False):
+                 sensing_tx: tuple[int, ...] | None = None, data: ScaledData | None = None, phase1: bool = False,
+                 powers: bool = False):
         self.inst, self.receiver, self.sensing_tx = inst, receiver, sensing_tx
         self.data = data or ScaledData(inst)
         d = self.data
-        self.problem, self.params, self.vars = _mi_template(d.S, d.K, d.r, integer, receiver, sensing_tx, phase1)
+        self.problem, self.params, self.vars = _mi_template(d.S, d.K, d.r, integer, receiver, sensing_tx, phase1,
+                                                            powers)
         for s in range(d.S):
             self.params["comm"][s].value = d.comm[s]
             self.params["desired"][s].value = (1.0 + 1.0 / d.gamma) * d.comm[s]
