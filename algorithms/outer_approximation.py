@@ -412,6 +412,7 @@ class OAOutcome(BranchAndBoundOutcome):
     cuts: dict = field(default_factory=dict)
     master_time_s: float = 0.0
     pool: CutPool | None = None
+    point: np.ndarray | None = None          # the best assignment's full column vector (the conic form's x)
 
     def certificate(self) -> dict[str, Any]:
         return dict(sdp_solves=self.sdp_solves, lower_bound=_finite(self.lower_bound),
@@ -578,11 +579,12 @@ class _State:
                 self.notes.append(f"re-solving the best assignment through cvxpy: {outcome.status.value}")
         lb, ub = self.lb, self.ub
         unresolved = sum(1 for v in self.seen.values() if isinstance(v, float) and math.isnan(v))
-        if self.infeasible_root or (not math.isfinite(ub) and lb == math.inf and not unresolved):
+        # The master is a relaxation whatever the subproblems returned (a cut from any z in the dual cone is valid,
+        # accurate or not), so its bound proves optimality or infeasibility even with unresolved subproblems.
+        if self.infeasible_root or (not math.isfinite(ub) and lb == math.inf):
             status = Status.INFEASIBLE
         elif objective is not None:
-            gap = (ub - lb) / max(abs(ub), 1e-10)
-            status = Status.OPTIMAL if (ub - lb <= max(self.abs_gap, self.rel_gap * abs(ub)) and not unresolved) \
+            status = Status.OPTIMAL if ub - lb <= max(self.abs_gap, self.rel_gap * abs(ub)) \
                 else Status.FEASIBLE
         lower, upper = (lb, ub) if sign > 0 else (-ub, -lb)
         gap = (ub - lb) / max(abs(ub), 1e-10) if math.isfinite(ub) and math.isfinite(lb) else math.inf
@@ -596,4 +598,5 @@ class _State:
                          solver=f"{self.master.name}+CLARABEL",
                          time_s=elapsed, solver_time_s=self.solver_time + self.master.solve_time_s,
                          notes=self.notes, iterations=self.iterations, milp_solves=self.master.solves,
-                         cuts=dict(self.pool.counts), master_time_s=self.master.solve_time_s, pool=self.pool)
+                         cuts=dict(self.pool.counts), master_time_s=self.master.solve_time_s, pool=self.pool,
+                         point=None if self.best_point is None else self.best_point[0])
