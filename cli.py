@@ -192,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args([a for a in argv if a != "--debug"])
     args.debug = debug
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(message)s")
+    if not args.debug:                    # long solves log a line now and then when stderr is not a terminal
+        logging.getLogger("isacopt.progress").setLevel(logging.INFO)
     try:
         return args.func(args)
     except IsacoptError as exc:

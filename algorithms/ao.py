@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from . import limits
+from .progress import Progress
 from .result import Status, Termination
 
 #: Table I of the BS-selection paper.
@@ -39,15 +40,26 @@ class AOOutcome:
 def alternate(state: Any, steps: Sequence[Callable[[Any], tuple[Any, Status]]],
               objective: Callable[[Any], tuple[float, dict]], *, tol: float = DEFAULT_TOL, max_iter: int = 30,
               log: Callable[[str], None] | None = None, advance: Callable[[int], None] | None = None,
-              settled: Callable[[Any], bool] | None = None, stop_when_settled: bool = False) -> AOOutcome:
+              settled: Callable[[Any], bool] | None = None, stop_when_settled: bool = False,
+              name: str = "AO") -> AOOutcome:
     """Run the blocks ``steps`` in turn until the penalized objective settles (see module docstring).
 
     ``history[0]`` is the starting point; every later entry is one full iteration (all blocks), with the
     penalized objective under ``"penalized"`` plus the model's record. ``advance(it)`` runs after iteration
     ``it`` (a penalty continuation grows mu there); with ``settled``, convergence also needs ``settled(state)``
     (e.g. the binaries at 0/1), else the loop goes on to ``max_iter``; ``stop_when_settled``: stop at the first
-    settled iterate (a penalty continuation's goal) whatever the objective's change.
+    settled iterate (a penalty continuation's goal) whatever the objective's change. Progress (iterations, the
+    penalized objective; :class:`~.progress.Progress`) is reported under ``name``.
     """
+    bar = Progress(name, max_iter, unit="iterations")
+    try:
+        return _alternate(state, steps, objective, tol, max_iter, log, advance, settled, stop_when_settled, bar)
+    finally:
+        bar.finish()
+
+
+def _alternate(state, steps, objective, tol, max_iter, log, advance, settled, stop_when_settled, bar) -> AOOutcome:
+    """The loop behind :func:`alternate`."""
     start = time.perf_counter()
     value, record = objective(state)
     history = [dict(iteration=0, penalized=value, **record)]
@@ -70,6 +82,7 @@ def alternate(state: Any, steps: Sequence[Callable[[Any], tuple[Any, Status]]],
         history.append(dict(iteration=it, penalized=new_value, **record))
         if log:
             log(f"AO iteration {it}: penalized objective {new_value:.10g}")
+        bar.update(it, f"penalized objective {new_value:.8g}")
         small = abs(new_value - value) <= tol * max(abs(new_value), 1e-12)
         if (small or stop_when_settled) and (settled is None or settled(state)):
             return AOOutcome(Status.OPTIMAL, Termination.CONVERGED, state, history, it, solves,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import limits
+from .progress import Progress
 from .result import Status
 
 
@@ -48,8 +49,18 @@ class AOOutcome:
 
 
 def alternate(first: Subproblem, second: Subproblem, state: Any, *, max_iter: int = 20, tol: float = 1e-4,
-              sense: str = "max", slack: float = 1e-6) -> AOOutcome:
-    """Run first/second alternately from ``state``; see the module docstring."""
+              sense: str = "max", slack: float = 1e-6, name: str = "AO") -> AOOutcome:
+    """Run first/second alternately from ``state``; see the module docstring. Progress (rounds, the first
+    objective; :class:`~.progress.Progress`) is reported under ``name``."""
+    bar = Progress(name, max_iter, unit="rounds")
+    try:
+        return _alternate(first, second, state, max_iter, tol, sense, slack, bar)
+    finally:
+        bar.finish()
+
+
+def _alternate(first, second, state, max_iter, tol, sense, slack, bar) -> AOOutcome:
+    """The loop behind :func:`alternate`."""
     sign = 1.0 if sense == "max" else -1.0
     history: list[dict[str, Any]] = []
     best_state, best_obj, previous = state, None, None
@@ -71,6 +82,7 @@ def alternate(first: Subproblem, second: Subproblem, state: Any, *, max_iter: in
             monotone = False
             notes.append(f"AO objective decreased at iteration {iteration}: {previous:.8g} -> {a.objective:.8g}")
         best_state, best_obj = a.state, a.objective
+        bar.update(iteration, f"{first.name} objective {a.objective:.8g}")
         if previous is not None and abs(a.objective - previous) <= tol * max(1.0, abs(previous)):
             converged = True
             break

@@ -80,6 +80,7 @@ import cvxpy as cp
 import numpy as np
 
 from . import backends, limits
+from .progress import Progress
 from .result import Status, Termination
 
 logger = logging.getLogger(__name__)
@@ -291,7 +292,8 @@ def solve(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable, A
           incumbent: Incumbent | None = None, solver: str | None = None, time_limit_s: float | None = None,
           node_limit: int | None = None, rel_gap: float = 1e-6, log=None, abs_gap: float = 1e-9,
           group_branching: str = "sos1", heuristic: bool = True, dive_every: int = 100, dive_budget: int = 50,
-          solver_fallback: bool = True, relaxation: Relaxation | None = None) -> BranchAndBoundOutcome:
+          solver_fallback: bool = True, relaxation: Relaxation | None = None,
+          progress: str = "branch-and-bound") -> BranchAndBoundOutcome:
     """Solve a mixed-integer cvxpy problem to ``rel_gap`` by SDP-based branch-and-bound (see module docstring).
 
     ``groups``: exactly-one sets, each a list of (boolean variable, index) pairs, index a C-order flat int or a
@@ -304,6 +306,8 @@ def solve(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable, A
     ``solver_fallback``: let the backend fall back to the next solver (SCS) when Clarabel's ladder fails.
     ``relaxation``: a prebuilt :class:`Relaxation` of ``problem`` (reuse across calls).
     Limits: ``time_limit_s`` (wall clock), ``node_limit`` (nodes solved).
+    ``progress``: the name of the progress bar / log lines (:class:`~.progress.Progress`: nodes, open nodes,
+    bounds, gap, elapsed).
     """
     quiet = _QuietRetries()
     backends.log.addFilter(quiet)
@@ -311,7 +315,8 @@ def solve(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable, A
         return _search(problem, groups=groups, incumbent=incumbent, solver=solver, time_limit_s=time_limit_s,
                        node_limit=node_limit, rel_gap=rel_gap, log=log, abs_gap=abs_gap,
                        group_branching=group_branching, heuristic=heuristic, dive_every=dive_every,
-                       dive_budget=dive_budget, solver_fallback=solver_fallback, relaxation=relaxation)
+                       dive_budget=dive_budget, solver_fallback=solver_fallback, relaxation=relaxation,
+                       progress=progress)
     finally:
         backends.log.removeFilter(quiet)
 
@@ -320,7 +325,8 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
           incumbent: Incumbent | None = None, solver: str | None = None, time_limit_s: float | None = None,
           node_limit: int | None = None, rel_gap: float = 1e-6, log=None, abs_gap: float = 1e-9,
           group_branching: str = "sos1", heuristic: bool = True, dive_every: int = 100, dive_budget: int = 50,
-          solver_fallback: bool = True, relaxation: Relaxation | None = None) -> BranchAndBoundOutcome:
+          solver_fallback: bool = True, relaxation: Relaxation | None = None,
+          progress: str = "branch-and-bound") -> BranchAndBoundOutcome:
     """The search behind :func:`solve` (same arguments)."""
     start = time.perf_counter()
     if group_branching not in ("sos1", "fix_one"):
@@ -542,10 +548,18 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
         lb = lower()
         return ub - lb <= abs_gap or (ub - lb) / max(abs(ub), 1e-10) <= rel_gap
 
+    def status_line() -> str:
+        lb_int, ub_int = lower(), best["value"]
+        lb, ub = _sense_bounds(relax.sign, lb_int, ub_int)
+        gap = (ub_int - lb_int) / max(abs(ub_int), 1e-10) if math.isfinite(ub_int) and math.isfinite(lb_int) else None
+        return f"{len(heap)} open, bounds [{lb:.8g}, {ub:.8g}], gap " + ("-" if gap is None else f"{100 * gap:.3g} %")
+
     stop_reason, termination, unbounded = None, Termination.CONVERGED, False
     current = None                  # the node being processed: back on the heap if Ctrl-C interrupts it
+    bar = Progress(progress, unit="nodes")
     try:
         while heap:
+            bar.update(stats["nodes"], status_line)
             if gap_closed():
                 break
             if time_limit_s is not None and time.perf_counter() - start >= time_limit_s:
@@ -621,6 +635,7 @@ def _search(problem: cp.Problem, *, groups: Sequence[Sequence[tuple[cp.Variable,
             heapq.heappush(heap, current)
         stop_reason, termination = "interrupt (Ctrl-C)", Termination.INTERRUPTED
 
+    bar.finish(stats["nodes"], status_line)
     record()
     lb_int, ub_int = lower(), best["value"]
     lb, ub = _sense_bounds(relax.sign, lb_int, ub_int)

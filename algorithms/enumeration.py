@@ -12,14 +12,17 @@ evaluation that failed or stayed inaccurate is reported in ``failed`` and the ou
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from . import limits
+from .progress import Progress
 from .result import Status, Termination
 
 
@@ -61,15 +64,33 @@ class EnumerationOutcome:
 SKIPPED = Status.NO_SOLUTION
 
 
-def _ignore_sigint() -> None:
+#: In a worker process: the pool's shared tally (choices evaluated, best objective) that the parent reports.
+_TALLY = None
+
+
+def _init_worker(tally) -> None:
     """Pool initializer: Ctrl-C is the parent's to handle (it stops the pool and keeps what finished)."""
     import signal
+    global _TALLY
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _TALLY = tally
 
 
-def _run_chunk(evaluate: Callable, chunk: Sequence, deadline: float | None = None) -> tuple[list, Any, int]:
+def _count(tally, objective: float | None) -> None:
+    """One more choice evaluated (for the progress report)."""
+    if tally is not None:
+        with tally.get_lock() if hasattr(tally, "get_lock") else contextlib.nullcontext():
+            tally[0] += 1
+            if objective is not None and objective < tally[1]:
+                tally[1] = objective
+
+
+def _run_chunk(evaluate: Callable, chunk: Sequence, deadline: float | None = None, tally=None,
+               report: Callable[[], None] | None = None) -> tuple[list, Any, int]:
     """Evaluate a chunk; (per-choice (objective, status), best (index, payload), conic solves). After ``deadline``
-    the remaining choices are skipped (status SKIPPED), and every conic solve stops at it."""
+    the remaining choices are skipped (status SKIPPED), and every conic solve stops at it. ``tally`` (else the
+    worker's): [evaluated, best objective], updated after every choice, then ``report()``."""
+    tally = _TALLY if tally is None else tally
     values, best, best_value, solves = [], None, math.inf, 0
     for i, choice in enumerate(chunk):
         if deadline is not None and time.monotonic() >= deadline:
@@ -80,17 +101,22 @@ def _run_chunk(evaluate: Callable, chunk: Sequence, deadline: float | None = Non
         solves += ev.solves
         ok = ev.status == Status.OPTIMAL and ev.objective is not None
         values.append((ev.objective if ok else None, ev.status))
+        if ev.status is not SKIPPED:                    # as the outcome counts it (a solve cut by the deadline)
+            _count(tally, ev.objective if ok else None)
+        if report is not None:
+            report()
         if ok and ev.objective < best_value:
             best, best_value = (i, ev.payload), ev.objective
     return values, best, solves
 
 
 def enumerate_choices(choices: Sequence, evaluate: Callable[[Any], Evaluation], *, workers: int | None = None,
-                      chunks_per_worker: int = 4) -> EnumerationOutcome:
+                      chunks_per_worker: int = 4, progress_name: str = "enumeration") -> EnumerationOutcome:
     """Evaluate every choice and return the best (smallest objective; ties: the first in input order).
 
     ``workers``: processes (None: ``os.cpu_count()``; 1: in this process, no pool). ``evaluate`` must be picklable
-    when workers > 1 (a module-level function or an object with ``__call__``).
+    when workers > 1 (a module-level function or an object with ``__call__``). Progress (choices evaluated, the best
+    objective so far; :class:`~.progress.Progress`) is reported under ``progress_name``.
     """
     start = time.perf_counter()
     deadline = limits.deadline()
@@ -101,18 +127,32 @@ def enumerate_choices(choices: Sequence, evaluate: Callable[[Any], Evaluation], 
     chunks = [choices[bounds[i]:bounds[i + 1]] for i in range(n_chunks)]
     parts: list = [None] * len(chunks)
     interrupted = False
+    # choices evaluated and the best objective so far, shared with the worker processes
+    tally = [0.0, math.inf] if workers == 1 else multiprocessing.Array("d", [0.0, math.inf])
+    progress = Progress(progress_name, len(choices), unit="choices")
+
+    def best() -> str:
+        return f"best {tally[1]:.6g}" if math.isfinite(tally[1]) else "none feasible yet"
+
+    def report() -> None:
+        progress.update(int(tally[0]), best)
+
     if workers == 1:
         try:
             for k, c in enumerate(chunks):
-                parts[k] = _run_chunk(evaluate, c, deadline)
+                parts[k] = _run_chunk(evaluate, c, deadline, tally, report)
         except KeyboardInterrupt:
             interrupted = True
     else:
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(tally,))
         try:
             futures = {pool.submit(_run_chunk, evaluate, c, deadline): k for k, c in enumerate(chunks)}
-            for fut in as_completed(futures):
-                parts[futures[fut]] = fut.result()
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    parts[futures[fut]] = fut.result()
+                report()
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -120,6 +160,7 @@ def enumerate_choices(choices: Sequence, evaluate: Callable[[Any], Evaluation], 
             pool.shutdown(wait=not interrupted, cancel_futures=True)
             for process in processes if interrupted else []:
                 process.terminate()
+    progress.finish(int(tally[0]), best)
     out = EnumerationOutcome(Status.INFEASIBLE, evaluations=0, workers=workers)
     best_value = math.inf
     for chunk, part in zip(chunks, parts):

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from ..algorithms.progress import LineProgress, is_terminal, quiet
 from ..errors import IsacoptError, ScenarioError
 from .spec import BASE, Job, Study
 
@@ -85,8 +86,9 @@ def run_job(study: Study, job: Job) -> dict[str, Any]:
     row = {"key": job.key, "point": job.point, "draw": job.draw, "method": job.method, **job.values}
     start = time.perf_counter()
     try:
-        result = solve(study.problem, study.scenario, job.method, study.solver, study.seed_of(job.draw),
-                       values={**study.fixed, **job.values})
+        with quiet():                                 # the study reports progress, not each job's solver loop
+            result = solve(study.problem, study.scenario, job.method, study.solver, study.seed_of(job.draw),
+                           values={**study.fixed, **job.values})
     except IsacoptError as exc:
         return {**row, "status": "error", "message": str(exc), "time_s": time.perf_counter() - start}
     except Exception as exc:  # a bug in one job must not end the study; the row says what happened
@@ -264,24 +266,28 @@ def _local(study: Study, jobs: list[Job], workers: int, retries: int = 1) -> Ite
         yield _infrastructure_row(job, message + f" (retried {retries}x; rerun with --resume)")
 
 
-def _dask(study: Study, jobs: list[Job], address: str) -> Iterable[dict[str, Any]]:
+def _connect(address: str):
+    """A dask.distributed client of the scheduler at ``address`` (a one-line error when it cannot be reached)."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:
         raise ScenarioError("--scheduler needs dask.distributed: pip install -e \".[dask]\"") from None
     try:
-        client = Client(address, timeout="10s")
+        return Client(address, timeout="10s")
     except (OSError, TimeoutError) as exc:
         raise ScenarioError(f"cannot reach the dask scheduler at '{address}': {exc}") from None
-    with client:
-        futures = {client.submit(run_job, study, job, pure=False, key=f"isacopt-{study.name}-{job.key}"): job
-                   for job in jobs}
-        for fut in as_completed(futures):
-            job = futures[fut]
-            try:
-                yield fut.result()
-            except Exception as exc:
-                yield _infrastructure_row(job, f"dask task failed: {type(exc).__name__}: {exc}")
+
+
+def _dask(study: Study, jobs: list[Job], client) -> Iterable[dict[str, Any]]:
+    from distributed import as_completed
+    futures = {client.submit(run_job, study, job, pure=False, key=f"isacopt-{study.name}-{job.key}"): job
+               for job in jobs}
+    for fut in as_completed(futures):
+        job = futures[fut]
+        try:
+            yield fut.result()
+        except Exception as exc:
+            yield _infrastructure_row(job, f"dask task failed: {type(exc).__name__}: {exc}")
 
 
 @contextlib.contextmanager
@@ -300,44 +306,21 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-class LineProgress:
-    """Progress for a log file (stderr not a terminal, where tqdm stays silent): one line per tenth of the jobs or
-    per ``every_s`` seconds, whichever comes first, with the counts by status and an estimate of the time left."""
-
-    def __init__(self, name: str, total: int, every_s: float = 60.0, stream=None):
-        self.name, self.total, self.every_s, self.stream = name, total, every_s, stream or sys.stderr
-        self.done, self.counts, self.start = 0, {}, time.monotonic()
-        self.last_time, self.last_done = self.start, 0
-
-    def update(self, status: str) -> None:
-        self.done += 1
-        self.counts[status] = self.counts.get(status, 0) + 1
-        now = time.monotonic()
-        step = max(1, math.ceil(self.total / 10))
-        if self.done == self.total or self.done - self.last_done >= step or now - self.last_time >= self.every_s:
-            elapsed = now - self.start
-            left = elapsed / self.done * (self.total - self.done)
-            counts = ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items()))
-            print(f"{self.name}: {self.done}/{self.total} jobs ({100 * self.done / self.total:.0f} %; {counts}), "
-                  f"{_duration(elapsed)} elapsed" + (f", ~{_duration(left)} left" if self.done < self.total else ""),
-                  file=self.stream, flush=True)
-            self.last_time, self.last_done = now, self.done
-
-
-def _duration(seconds: float) -> str:
-    m, s = divmod(int(round(seconds)), 60)
-    h, m = divmod(m, 60)
-    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s" if m else f"{s}s"
-
-
 def run_study(study: Study, out: str | Path, *, workers: int = 1, scheduler: str | None = None,
               resume: bool = False, progress: bool | None = None) -> pd.DataFrame:
     """Run every missing job of ``study`` into ``out``; returns the full job table (also written as jobs.csv)."""
-    from .report import summarize, write_figure
-
     if workers < 1:
         raise ScenarioError(f"--workers = {workers} must be >= 1")
-    ckpt = Checkpoint(study, Path(out), resume)
+    client = _connect(scheduler) if scheduler else None     # before the output folder is touched: a failed start
+    with client if client is not None else contextlib.nullcontext():      # leaves nothing that blocks a rerun
+        return _run(study, Path(out), workers, client, resume, progress)
+
+
+def _run(study: Study, out: Path, workers: int, client, resume: bool, progress: bool | None) -> pd.DataFrame:
+    """The body of :func:`run_study` (``client``: a connected dask client, or None for the local executor)."""
+    from .report import summarize, write_figure
+
+    ckpt = Checkpoint(study, out, resume)
     done = ckpt.done()
     if ckpt.rejected:
         reasons = sorted(set(ckpt.rejected.values()))
@@ -350,8 +333,8 @@ def run_study(study: Study, out: str | Path, *, workers: int = 1, scheduler: str
     if resume and progress is not False:
         print(f"{study.name}: resuming, {len(study.jobs()) - len(todo)} job(s) reused, {len(todo)} to run",
               file=sys.stderr, flush=True)
-    source = _dask(study, todo, scheduler) if scheduler else _local(study, todo, workers)
-    lines = LineProgress(study.name, len(todo)) if progress is None and todo and not _is_terminal() else None
+    source = _dask(study, todo, client) if client is not None else _local(study, todo, workers)
+    lines = LineProgress(study.name, len(todo)) if progress is None and todo and not is_terminal() else None
     with _sigterm_as_interrupt(), tqdm(total=len(todo), desc=study.name, unit="job",
                                        disable=None if progress is None else not progress, dynamic_ncols=True) as bar:
         try:
@@ -391,13 +374,6 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> Path | None:
              for c in frame.columns if frame[c].dtype == object}
     frame.assign(**mixed).to_parquet(path, index=False)
     return path
-
-
-def _is_terminal() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def confidence_halfwidth(values: np.ndarray, level: float = 0.95) -> float:

@@ -135,6 +135,19 @@ def test_local_pool_and_dask_cluster_give_identical_tables(tmp_path):
                                   stable(pd.read_csv(tmp_path / "dask" / "summary.csv")))
 
 
+def test_a_failed_dask_start_leaves_a_folder_a_plain_rerun_accepts(tmp_path):
+    """Nothing listens at the scheduler address: a one-line error (exit 2), and the output folder is not created,
+    so the same command without --scheduler (and without --resume) runs."""
+    pytest.importorskip("distributed")
+    path, out = study_file(tmp_path, draws=1), tmp_path / "out"
+    failed = script("study", str(path), "--out", str(out), "--scheduler", "tcp://127.0.0.1:9", timeout=120)
+    assert failed.returncode == 2 and "cannot reach the dask scheduler" in failed.stderr, failed.stderr
+    assert not out.exists()
+    rerun = script("study", str(path), "--out", str(out), timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert len(pd.read_csv(out / "jobs.csv")) == 8
+
+
 @pytest.mark.parametrize("edit, expected", [
     (("methods = [\"sdr\", \"zf\"]", "methods = [\"sdr\", \"mrt\"]"), "unknown method 'mrt'"),
     (("sinr_db = [0.0, 20.0, 45.0, 75.0]", "sinr_db = []"), "sinr_db is an empty grid"),

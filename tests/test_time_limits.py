@@ -1,6 +1,7 @@
 """A time limit for every method (`--time-limit`, `registry.solve(time_limit_s=...)`), honoured within one
 subproblem solve, and Ctrl-C returning the best answer so far; the termination field says what ended the run."""
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -72,3 +73,89 @@ def test_sigint_during_branch_and_bound_returns_the_best_so_far_with_a_valid_bou
     assert r["lower_bound"] <= optimum * (1 + 1e-6)
     if r["status"] == "feasible":
         assert r["verified"] is True and r["upper_bound"] >= optimum * (1 - 1e-6)
+
+
+def _progress_lines(stderr: str, prefix: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith(f"INFO {prefix}")]
+
+
+def test_a_long_enumeration_logs_progress_lines_when_stderr_is_not_a_terminal():
+    """`solve ... 2>log`: a line after 5 s and per tenth or 30 s (choices done of 972, best so far, elapsed, time
+    left) and a closing line; a short solve logs none."""
+    out = subprocess.run([sys.executable, str(ROOT / "run.py"), "solve", "bs-selection", "--method", "enumeration",
+                          "--seed", "3", "--time-limit", "8"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = _progress_lines(out.stderr, "enumeration: ")
+    assert 2 <= len(lines) <= 4, out.stderr
+    assert re.match(r"INFO enumeration: \d+/972 choices \(\d+ %; best [0-9.e+-]+\), \ds elapsed, ~.* left$", lines[0])
+    done = [int(re.search(r": (\d+)/972", line).group(1)) for line in lines]
+    assert done == sorted(done) and done[0] > 0, lines
+    short = subprocess.run([sys.executable, str(ROOT / "run.py"), "solve", "bs-selection", "--method", "enumeration",
+                            "--seed", "3", "--set", "num_users=2"], capture_output=True, text=True, cwd=ROOT,
+                           timeout=120)
+    assert short.returncode == 0 and "INFO" not in short.stderr, short.stderr
+
+
+def test_a_long_branch_and_bound_logs_nodes_bounds_and_gap():
+    """The CBF truss (minutes) under --time-limit 8: a progress line with nodes, open nodes, both bounds, the gap and
+    the elapsed time, then a closing line."""
+    out = subprocess.run([sys.executable, str(ROOT / "run.py"), "solve", "misdp", "--scenario", "2x4_2scen_3bars",
+                          "--method", "bnb", "--time-limit", "8"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = _progress_lines(out.stderr, "branch-and-bound: ")
+    assert 2 <= len(lines) <= 3, out.stderr
+    pattern = (r"INFO branch-and-bound: (\d+) nodes; \d+ open, bounds \[([0-9.e+-]+), ([0-9.e+-]+|inf)\], gap .*, "
+               r"\ds elapsed$")
+    for line in lines:
+        match = re.match(pattern, line)
+        assert match and float(match.group(2)) <= float(match.group(3)), line
+
+
+def test_line_progress_without_a_total_waits_then_repeats(monkeypatch):
+    """Solver loops: nothing before first_s, then one line, then one per every_s; quiet() (a study's jobs) shows
+    nothing."""
+    from isacopt.algorithms import progress
+    clock = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    emitted = []
+    lines = progress.LineProgress("bnb", None, 30.0, unit="nodes", first_s=5.0, emit=emitted.append)
+    for t, n in [(1, 10), (4.9, 40), (5, 41), (6, 50), (34.9, 300), (35, 301), (36, 310)]:
+        clock[0] = t
+        if lines.due(n):
+            lines.emit(n, "1 open")
+    assert emitted == ["bnb: 41 nodes; 1 open, 5s elapsed", "bnb: 301 nodes; 1 open, 35s elapsed"]
+    monkeypatch.setattr(progress, "is_terminal", lambda: False)
+    with progress.quiet():
+        assert progress.Progress("x", 10).lines is None
+
+
+def test_sigint_during_the_bs_selection_root_relaxations_returns_a_result(tmp_path):
+    """S = 6, K = 8: the six per-receiver root relaxations take ~40 s before the search. Ctrl-C right after the
+    first one (its progress line is the signal) returns within 5 s, exit 0, termination `interrupted`, with the
+    root bounds computed so far in the notes."""
+    import threading
+    out_file = tmp_path / "r.json"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "solve", "bs-selection", "--method", "bnb",
+                             "--seed", "3", "--set", "num_bs=6", "--set", "num_users=8", "--out", str(out_file)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(120, proc.kill)
+    watchdog.start()
+    try:
+        seen = []
+        for line in proc.stderr:
+            seen.append(line)
+            if "branch-and-bound roots: 1/6 receivers" in line:
+                break
+        assert seen and "roots: 1/6" in seen[-1], "".join(seen)
+        t0 = time.time()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        watchdog.cancel()
+    assert time.time() - t0 < 5, time.time() - t0
+    assert proc.returncode == 0, "".join(seen) + err
+    assert "stopped: interrupted" in out, out
+    r = json.loads(out_file.read_text())
+    assert r["termination"] == "interrupted" and r["status"] == "no_solution"
+    assert "BS1 not solved" not in " ".join(r["notes"]) and "not solved" in " ".join(r["notes"])

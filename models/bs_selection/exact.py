@@ -95,72 +95,61 @@ def run_bnb(inst: BSSelectionInstance, solver: str | None = None, *, receivers=N
     inner = InnerProblem(inst, sensing_tx, solver)
     inner._data = data
     receivers = list(range(S)) if receivers is None else list(receivers)
-    roots, sdp, nodes, notes = {}, 0, 0, []
+    roots, root_solves, sdp, nodes, notes = {}, [0], 0, 0, []
     models = {}
-    for s in receivers:
-        model = MixedIntegerModel(inst, receiver=s, sensing_tx=sensing_tx, data=data)
-        relax = branch_and_bound.Relaxation(model.problem)
-        outcome, value, _, values = relax.solve(relax.lo0, relax.hi0, solver)
-        sdp += 1
-        models[s] = (model, relax)
-        if outcome.status == Status.INFEASIBLE:
-            roots[s] = np.inf
-        elif value is None:                             # nearly infeasible? decide by phase 1 (well posed)
-            p1 = MixedIntegerModel(inst, integer=False, receiver=s, sensing_tx=sensing_tx, data=data, phase1=True)
-            o1 = backends.solve_conic(p1.problem, solver)
-            sdp += 1
-            lam = p1.vars["lam"].value if o1.status == Status.OPTIMAL else None
-            if lam is not None and lam > 1 + InnerProblem.PHASE1_MARGIN:
-                roots[s] = np.inf
-                notes.append(f"receiver BS{s + 1}: relaxation infeasible by phase 1 (needs {lam:.6g} x P)")
-            else:
-                roots[s] = -np.inf                      # unresolved: must be searched
-                notes.append(f"root relaxation of receiver BS{s + 1}: {outcome.status.value}; phase 1 {lam}")
-        else:
-            roots[s] = value
     best = dict(value=np.inf, sol=None)
     lower = {}
-    status_bad = False
-    for s in sorted(receivers, key=lambda u: roots[u]):
-        cutoff = best["value"] - rel_gap * abs(best["value"]) if np.isfinite(best["value"]) else np.inf
-        if roots[s] >= cutoff:
-            lower[s] = roots[s]
-            continue
-        model, relax = models[s]
-        rounding = _Rounding(model, inner)
-        remaining = None if time_limit_s is None else max(time_limit_s - (time_now() - start), 1e-3)
-        out = branch_and_bound.solve(model.problem, groups=model.groups[1:], incumbent=rounding, solver=solver,
-                                     time_limit_s=remaining, node_limit=node_limit, rel_gap=rel_gap,
-                                     relaxation=relax)
-        sdp += out.sdp_solves
-        nodes += out.nodes
-        notes += [f"receiver BS{s + 1}: {n}" for n in out.notes]
-        lower[s] = out.lower_bound if out.status != Status.INFEASIBLE else np.inf
-        if out.status not in (Status.OPTIMAL, Status.INFEASIBLE):
-            status_bad = True
-        if out.status.has_solution and out.upper_bound < best["value"]:
-            sol = out.payload
-            if sol is None:
-                v = out.values
-                sol = inner.solve(model.choice_from(v[model.vars["receiver"]], v[model.vars["association"]]))
-            best.update(value=out.upper_bound, sol=sol)
+    status_bad = interrupted = False
+    try:                                    # Ctrl-C: the best so far, receivers not reached keep an unknown bound
+        _roots(inst, solver, sensing_tx, data, receivers, roots, models, notes, root_solves)
+        for s in sorted(receivers, key=lambda u: roots[u]):
+            cutoff = best["value"] - rel_gap * abs(best["value"]) if np.isfinite(best["value"]) else np.inf
+            if roots[s] >= cutoff:
+                lower[s] = roots[s]
+                continue
+            model, relax = models[s]
+            rounding = _Rounding(model, inner)
+            remaining = None if time_limit_s is None else max(time_limit_s - (time_now() - start), 1e-3)
+            out = branch_and_bound.solve(model.problem, groups=model.groups[1:], incumbent=rounding, solver=solver,
+                                         time_limit_s=remaining, node_limit=node_limit, rel_gap=rel_gap,
+                                         relaxation=relax,
+                                         progress=f"branch-and-bound (receiver BS{s + 1}, W / {data.P:.4g})")
+            sdp += out.sdp_solves
+            nodes += out.nodes
+            notes += [f"receiver BS{s + 1}: {n}" for n in out.notes]
+            lower[s] = out.lower_bound if out.status != Status.INFEASIBLE else np.inf
+            if out.status not in (Status.OPTIMAL, Status.INFEASIBLE):
+                status_bad = True
+            if out.status.has_solution and out.upper_bound < best["value"]:
+                sol = out.payload
+                if sol is None:
+                    v = out.values
+                    sol = inner.solve(model.choice_from(v[model.vars["receiver"]], v[model.vars["association"]]))
+                best.update(value=out.upper_bound, sol=sol)
+            if out.termination is Termination.INTERRUPTED:
+                raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        status_bad = interrupted = True
+        for s in receivers:
+            lower.setdefault(s, roots.get(s, -np.inf))
+        notes.append("stopped by an interrupt (Ctrl-C)")
     P = data.P
-    sdp += inner.sdp_solves
+    sdp += root_solves[0] + inner.sdp_solves
     ub = best["value"]
     lb = min([ub] + list(lower.values()))
     gap = (ub - lb) / max(abs(ub), 1e-10) if np.isfinite(ub) else None
     proven = bool(np.isfinite(ub) and gap <= rel_gap and not status_bad)
     status = Status.INFEASIBLE if not status_bad and all(np.isinf(v) and v > 0 for v in lower.values()) \
         else Status.NO_SOLUTION
-    termination = Termination.CONVERGED if not status_bad else (
+    termination = Termination.CONVERGED if not status_bad else Termination.INTERRUPTED if interrupted else (
         Termination.TIME_LIMIT if limits.expired() or (time_limit_s is not None and time_now() - start >= time_limit_s)
         else
         Termination.NODE_LIMIT if node_limit is not None else Termination.SOLVER_FAILURE)
     notes.append(f"receiver root bounds (W): " + ", ".join(
-        f"BS{s + 1} {'infeasible' if roots[s] == np.inf else f'{roots[s] * P:.6g}'}" for s in receivers))
-    notes.append(f"{sdp} SDP solves: {len(receivers)} receiver roots, {sdp - len(receivers) - inner.sdp_solves} "
+        f"BS{s + 1} {_root_note(roots.get(s), P)}" for s in receivers))
+    notes.append(f"{sdp} SDP solves: {len(roots)} receiver roots, {sdp - len(roots) - inner.sdp_solves} "
                  f"node relaxations, {inner.sdp_solves} inner SDPs (rounding)")
-    cert = dict(nodes=nodes + len(receivers), sdp_solves=sdp, lower_bound=_finite_w(lb, P),
+    cert = dict(nodes=nodes + len(roots), sdp_solves=sdp, lower_bound=_finite_w(lb, P),
                 upper_bound=_finite_w(ub, P), gap=gap)
     if restriction is not None:          # the restricted problem's certificate is not one for (8)
         notes.insert(0, f"{restriction}: the restricted problem was solved to "
@@ -171,6 +160,42 @@ def run_bnb(inst: BSSelectionInstance, solver: str | None = None, *, receivers=N
                                            restricted_gap=gap))
     return make_result(inst, method, best["sol"], status=status, proven=proven, bound_w=cert["lower_bound"],
                        termination=termination, notes=notes, time_s=time_now() - start, **cert)
+
+
+def _roots(inst, solver, sensing_tx, data, receivers, roots, models, notes, solves) -> None:
+    """The relaxation of (13) with the receiver fixed, for every candidate receiver: fills ``roots`` (its bound,
+    +inf when infeasible, -inf when unresolved), ``models`` and ``notes``, counts conic solves in ``solves[0]``."""
+    from ...algorithms import branch_and_bound
+    from ...algorithms.progress import Progress
+    with Progress("branch-and-bound roots", len(receivers), unit="receivers") as bar:
+        for s in receivers:
+            model = MixedIntegerModel(inst, receiver=s, sensing_tx=sensing_tx, data=data)
+            relax = branch_and_bound.Relaxation(model.problem)
+            outcome, value, _, values = relax.solve(relax.lo0, relax.hi0, solver)
+            solves[0] += 1
+            models[s] = (model, relax)
+            if outcome.status == Status.INFEASIBLE:
+                roots[s] = np.inf
+            elif value is None:                             # nearly infeasible? decide by phase 1 (well posed)
+                p1 = MixedIntegerModel(inst, integer=False, receiver=s, sensing_tx=sensing_tx, data=data,
+                                       phase1=True)
+                o1 = backends.solve_conic(p1.problem, solver)
+                solves[0] += 1
+                lam = p1.vars["lam"].value if o1.status == Status.OPTIMAL else None
+                if lam is not None and lam > 1 + InnerProblem.PHASE1_MARGIN:
+                    roots[s] = np.inf
+                    notes.append(f"receiver BS{s + 1}: relaxation infeasible by phase 1 (needs {lam:.6g} x P)")
+                else:
+                    roots[s] = -np.inf                      # unresolved: must be searched
+                    notes.append(f"root relaxation of receiver BS{s + 1}: {outcome.status.value}; phase 1 {lam}")
+            else:
+                roots[s] = value
+            bar.update(len(roots), lambda: f"lowest bound {min(roots.values()) * data.P:.6g} W")
+
+
+def _root_note(root, P) -> str:
+    return "not solved" if root is None else "infeasible" if root == np.inf else "unresolved" if root == -np.inf \
+        else f"{root * P:.6g}"
 
 
 def _finite_w(x, P):
