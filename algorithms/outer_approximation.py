@@ -314,7 +314,6 @@ class Master:
     def __init__(self, form: ConicForm, relax: Relaxation, solver: str | None = None,
                  layer: MasterLayer | None = None):
         import pyomo.environ as pyo
-        from pyomo.contrib.solver.common.factory import SolverFactory
 
         self.pyo, self.form = pyo, form
         self.name = backends.require_usable(solver, "integer") if solver else backends.DEFAULT_INTEGER
@@ -344,16 +343,23 @@ class Master:
         nz = np.flatnonzero(form.c)
         blk.objective = pyo.Objective(expr=self._expr(nz, form.c[nz]) if nz.size else 0.0, sense=pyo.minimize)
         self.model = model
-        self.opt = SolverFactory({"HIGHS": "highs", "GUROBI": "gurobi_persistent"}[self.name])
-        self.opt.config.auto_updates.check_for_new_or_removed_constraints = False
-        self.opt.config.auto_updates.update_constraints = False
-        self.opt.config.auto_updates.check_for_new_or_removed_vars = False
-        self.opt.config.auto_updates.update_vars = False
-        self.opt.config.auto_updates.update_named_expressions = False
-        self.opt.config.auto_updates.check_for_new_objective = False
-        self.opt.config.auto_updates.update_objective = False
-        self._started = False
+        self.notes: list[str] = []
+        self._connect(self.name)
         self.solves, self.solve_time_s = 0, 0.0
+
+    def _connect(self, name: str) -> None:
+        """A persistent solver ``name`` on the master model (it is loaded on the first solve)."""
+        from pyomo.contrib.solver.common.factory import SolverFactory
+
+        self.name = name
+        self.opt = SolverFactory({"HIGHS": "highs", "GUROBI": "gurobi_persistent"}[name])
+        updates = self.opt.config.auto_updates          # cuts are added explicitly (:meth:`add`): no re-scans
+        for key in ("check_for_new_or_removed_constraints", "update_constraints", "check_for_new_or_removed_vars",
+                    "update_vars", "update_named_expressions", "check_for_new_objective", "update_objective",
+                    "check_for_new_or_removed_params", "update_parameters"):
+            if key in updates:
+                setattr(updates, key, False)
+        self._started = False
 
     def _expr(self, cols, coefs):
         from pyomo.core.expr.numeric_expr import LinearExpression
@@ -377,7 +383,15 @@ class Master:
         if time_limit is not None:
             kwargs["time_limit"] = max(float(time_limit), 1e-2)
         t0 = time.perf_counter()
-        res = self.opt.solve(self.model, **kwargs)
+        try:
+            res = self.opt.solve(self.model, **kwargs)
+        except Exception as exc:                    # gurobipy refuses a master beyond its size-limited licence
+            if self.name != "GUROBI" or "size-limited" not in str(exc).lower():
+                raise
+            self.notes.append(f"Gurobi's size-limited licence refused the master at solve {self.solves + 1} "
+                              f"({len(self.x)} columns, {len(self.model.oa.cuts)} cuts); HiGHS solves it from there")
+            self._connect("HIGHS")
+            res = self.opt.solve(self.model, **kwargs)
         self._started = True
         self.solves += 1
         self.solve_time_s += time.perf_counter() - t0
@@ -597,6 +611,6 @@ class _State:
                          unresolved=unresolved, sense="min" if sign > 0 else "max",
                          solver=f"{self.master.name}+CLARABEL",
                          time_s=elapsed, solver_time_s=self.solver_time + self.master.solve_time_s,
-                         notes=self.notes, iterations=self.iterations, milp_solves=self.master.solves,
+                         notes=self.notes + self.master.notes, iterations=self.iterations, milp_solves=self.master.solves,
                          cuts=dict(self.pool.counts), master_time_s=self.master.solve_time_s, pool=self.pool,
                          point=None if self.best_point is None else self.best_point[0])

@@ -5,7 +5,9 @@
 Per instance: enumeration's SDP count and time (the ground truth, S (S-1)^K inner SDPs in a process pool),
 branch-and-bound's nodes, SDP count, time and status, AO's objective, time, time ratio to branch-and-bound and gap
 to the certified optimum, and each Scheme's gap in both flavours (Algorithm 1 / branch-and-bound association; inf:
-no feasible point found). Then the median ratios. ``--no-enum`` runs only the
+no feasible point found). ``--oa`` adds outer approximation (the second exact method, ``--oa-time-limit`` seconds
+per instance): its status, time, MILP master solves, conic solves and the time ratio to branch-and-bound. Then the
+median ratios. ``--no-enum`` runs only the
 exact branch-and-bound (for sizes enumeration cannot reach, e.g. S = 5, K = 8: 327,680 leaves). Branch-and-bound
 runs first and its part of the row is printed at once; ``--csv FILE`` appends every finished instance to FILE and
 skips the seeds already in it, so a stopped run resumes where it stopped.
@@ -44,6 +46,9 @@ def flatten(row) -> dict:
     return dict(seed=row["seed"], optimum_w=row["opt"], enum_sdp=row.get("enum_sdp"), enum_s=row.get("enum_s"),
                 bnb_status=b.status.value, nodes=b.nodes, bnb_sdp=b.sdp_solves, bnb_s=row["bnb_s"],
                 lower_bound_w=b.lower_bound, upper_bound_w=b.upper_bound, bnb_gap=b.gap, ao_w=ao.objective,
+                **({} if "oa" not in row else dict(oa_status=row["oa"].status.value, oa_s=row["oa_s"],
+                                                   oa_milp=row["oa"].metrics.get("milp_solves"),
+                                                   oa_sdp=row["oa"].sdp_solves, oa_w=row["oa"].objective)),
                 ao_s=row["ao_s"], ao_sdp=ao.sdp_solves, ao_gap=row["ao_gap"],
                 **{f"{name.replace('-', '_')}_gap": g for name, g in row["gaps"].items()})
 
@@ -70,6 +75,8 @@ def main(argv=None):
     p.add_argument("--time-limit", type=float, default=None, help="branch-and-bound wall-clock limit (s)")
     p.add_argument("--csv", default=None, help="append each finished instance here; seeds already in it are skipped")
     p.add_argument("--markdown", action="store_true", help="also print the table of every instance as Markdown")
+    p.add_argument("--oa", action="store_true", help="also run outer approximation (--method oa)")
+    p.add_argument("--oa-time-limit", type=float, default=300.0, help="OA wall-clock limit per instance (s)")
     args = p.parse_args(argv)
     done = set()
     if args.csv and os.path.exists(args.csv):
@@ -98,6 +105,16 @@ def main(argv=None):
         row.update(bnb=b, bnb_s=time.perf_counter() - t)
         print(f"{seed:>4} bnb: {b.status.value}, {b.objective} W, lower bound {b.lower_bound} W, gap {b.gap}, "
               f"{b.nodes} nodes, {b.sdp_solves} SDPs, {row['bnb_s']:.1f} s", flush=True)
+        if args.oa:
+            t = time.perf_counter()
+            o = bs.run_oa(inst, time_limit_s=args.oa_time_limit)
+            row.update(oa=o, oa_s=time.perf_counter() - t)
+            agree = "-" if not (o.status == b.status == Status.OPTIMAL) else \
+                ("yes" if abs(o.objective - b.objective) <= 1e-5 * b.objective else "NO")
+            print(f"{seed:>4} oa: {o.status.value} ({o.termination.value}), {o.objective} W, lower bound "
+                  f"{o.lower_bound} W, {o.metrics.get('milp_solves')} MILP masters "
+                  f"({o.metrics.get('master_time_s', 0):.1f} s), {o.sdp_solves} conic solves, {row['oa_s']:.1f} s, "
+                  f"time oa/bnb {row['oa_s'] / row['bnb_s']:.2f}, same optimum as bnb: {agree}", flush=True)
         if args.bnb_only:
             continue
         if not args.no_enum:
@@ -175,6 +192,11 @@ def summarize(rows, no_enum):
              f"(median ratio {med([100 * r['bnb_sdp'] / r['enum_sdp'] for r in solved]):.2f} %), median time ratio "
              f"{med([r['bnb_s'] / r['enum_s'] for r in solved]):.3f}"))
     print(f"median bnb time {med([r['bnb_s'] for r in solved]):.1f} s, max {max(r['bnb_s'] for r in solved):.1f} s")
+    with_oa = [r for r in solved if r.get("oa_s") is not None]
+    if with_oa:
+        print(f"OA: optimal on {sum(r['oa_status'] == 'optimal' for r in with_oa)} of {len(with_oa)}, median time "
+              f"{med([r['oa_s'] for r in with_oa]):.1f} s, median time oa/bnb "
+              f"{med([r['oa_s'] / r['bnb_s'] for r in with_oa]):.2f}")
     gaps = list(GAPS)
     ao = [r["ao_gap"] for r in solved]
     print(f"AO gap: median {med(ao):.2%}, worst {max(ao):.2%} (target <= 5 % / <= 25 %); AO/bnb time: median "

@@ -204,6 +204,9 @@ class MisdpScenario:
     node_limit: int | None = spec(None, low=1, optional=True, help="maximum number of nodes solved")
     rel_gap: float = spec(1e-6, low=0.0, help="relative optimality gap at which the search stops")
     group_branching: str = spec("sos1", choices=("sos1", "fix_one"), help="branching rule for exactly-one groups")
+    oa_master: str = spec("highs", choices=("highs", "gurobi"),
+                          help="MILP master of --method oa (gurobi: when licensed; a size-limited licence hands a "
+                               "master that outgrows it to HiGHS)")
 
     def __post_init__(self):
         validate(self)
@@ -241,7 +244,7 @@ def solve_oa(scenario: MisdpScenario, rng=None, solver: str | None = None, log=N
     def search(model):
         return outer_approximation.solve(model.problem, solver=solver, time_limit_s=scenario.time_limit_s,
                                          iteration_limit=scenario.node_limit or 1000, rel_gap=scenario.rel_gap,
-                                         log=log)
+                                         master_solver=scenario.oa_master, log=log)
     return _solve(scenario, "oa", search)
 
 

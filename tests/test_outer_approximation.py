@@ -161,3 +161,27 @@ def test_bs_selection_oa_matches_enumeration_s4_k4(seed):
 def test_bs_selection_infeasible_instance_proven_by_oa():
     inst = small(3, 2, 0, crlb_max_m2=1e-4)
     assert bs.run_oa(inst).status == Status.INFEASIBLE
+
+
+# ---------------------------------------------------------------------------------------------- Gurobi master
+def _gurobi_usable() -> bool:
+    try:
+        backends.require_usable("gurobi", "integer")
+        return True
+    except Exception:                                            # noqa: BLE001 -- not installed / no licence
+        return False
+
+
+@pytest.mark.skipif(not _gurobi_usable(), reason="Gurobi not usable here")
+def test_gurobi_master_agrees_with_highs_and_hands_an_oversized_master_to_highs():
+    data = read_cbf(resolve_instance("2x3_3bars"))
+    g = oa.solve(misdp.build_problem(data).problem, master_solver="GUROBI")
+    assert g.status == Status.OPTIMAL and g.objective == pytest.approx(known_optima()["2x3_3bars"], rel=1e-6)
+    n = 2500                                                     # beyond the size-limited licence (2000 columns)
+    x = cp.Variable(n, boolean=True)
+    X = cp.Variable((2, 2), PSD=True)
+    problem = cp.Problem(cp.Minimize(cp.sum(x) + cp.trace(X)), [cp.sum(x[:7]) >= 2.5, X[0, 1] == 1])
+    out = oa.solve(problem, master_solver="GUROBI")
+    assert out.status == Status.OPTIMAL and out.objective == pytest.approx(3 + 2, rel=1e-6)
+    if any("size-limited" in note for note in out.notes):
+        assert out.solver.startswith("HIGHS")

@@ -19,6 +19,8 @@ def _method(name: str):
         inst = draw_instance(scenario, rng)
         if name == "scheme2":
             return scheme2(inst, rng, solver)
+        if name == "oa":
+            return run_oa(inst, solver, master_solver=scenario.oa_master)
         if name in ("ao", "scheme1", "scheme3"):                  # the AO's random start draws from rng
             return {"ao": run_ao, "scheme1": scheme1, "scheme3": scheme3}[name](inst, solver, rng=rng)
         return {"bnb": run_bnb, "oa": run_oa, "enumeration": run_enumeration, "scheme1-bnb": scheme1_bnb,

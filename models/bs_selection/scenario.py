@@ -54,6 +54,9 @@ class BSSelectionScenario:
     ao_max_iterations: int = spec(30, low=1, help="AO iteration limit")
     ao_mu_start: float = spec(0.1, low=0.0, low_open=True,
                               help="chosen: first AO penalty factor, as a multiple of the relaxation's power")
+    oa_master: str = spec("highs", choices=("highs", "gurobi"),
+                          help="MILP master of --method oa (gurobi: when licensed; a size-limited licence hands a "
+                               "master that outgrows it to HiGHS)")
     ao_mu_growth: float = spec(10.0, low=1.0, help="chosen: AO penalty growth per iteration (1 = fixed mu)")
     ao_starts: tuple[str, ...] = spec(("relaxation", "best-bound"),
                                       help="AO starts, any of relaxation, best-bound, nearest, random (best kept)")
