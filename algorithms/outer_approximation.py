@@ -59,6 +59,10 @@ logger = logging.getLogger(__name__)
 SEPARATION_TOL = 1e-7
 #: Eigen-terms of a PSD dual below this fraction of its largest eigenvalue give no cut.
 DUAL_TERM_TOL = 1e-8
+#: An inaccurate subproblem solve (Clarabel stalls on fixings without an interior point) still gives an incumbent when
+#: its point violates the conic rows by at most this (relative, :meth:`ConicForm.violation`); every returned answer is
+#: re-checked against the original constraints anyway.
+ACCEPT_INACCURATE = 1e-7
 #: Entries of a cut's eigenvector (or SOC direction) below this fraction of its largest entry are set to zero before
 #: the cut is formed: z = u u' stays in the dual cone for any u, so the cut stays valid, and it gets sparser.
 VECTOR_ZERO = 1e-7
@@ -119,6 +123,20 @@ class ConicForm:
     @property
     def linear(self) -> int:
         return self.dims.zero + self.dims.nonneg
+
+    def violation(self, x: np.ndarray) -> float:
+        """Largest violation of b - A x in K at the column vector ``x``: equality and inequality rows relative to
+        1 + |b_i|, each SOC/PSD block (t - |v|, smallest eigenvalue) relative to 1 + its largest slack entry."""
+        s = self.b - self.A @ x
+        z, lin = self.dims.zero, self.linear
+        worst = max(np.max(np.abs(s[:z]) / (1 + np.abs(self.b[:z])), initial=0.0),
+                    np.max(-s[z:lin] / (1 + np.abs(self.b[z:lin])), initial=0.0))
+        for kind, r0, m, n in self.blocks:
+            sk = s[r0:r0 + m]
+            scale = 1.0 + float(np.max(np.abs(sk), initial=0.0))
+            gap = sk[0] - np.linalg.norm(sk[1:]) if kind == "soc" else np.linalg.eigvalsh(psd_unpack(sk, n))[0]
+            worst = max(worst, -float(gap) / scale)
+        return float(worst)
 
     def full(self, ints: np.ndarray, x_free: np.ndarray) -> np.ndarray:
         """The column vector with the integer columns at ``ints`` and the others at ``x_free``."""
@@ -262,8 +280,9 @@ class CutPool:
                 out += [c] if c is not None else []
         return out
 
-    def separate(self, x: np.ndarray) -> list[Cut]:
-        """Cuts that the master point ``x`` violates (eigenvectors of negative eigenvalues; violated SOCs)."""
+    def separate(self, x: np.ndarray, tol: float = SEPARATION_TOL) -> list[Cut]:
+        """Cuts that the master point ``x`` violates by more than ``tol`` (relative): eigenvectors of negative
+        eigenvalues; violated SOCs."""
         out = []
         for k, (kind, Ak, bk, n) in enumerate(self.blocks):
             s = bk - Ak @ x
@@ -271,15 +290,19 @@ class CutPool:
             if kind == "psd":
                 w, U = np.linalg.eigh(psd_unpack(s, n))
                 for lam, u in zip(w, U.T):
-                    if lam < -SEPARATION_TOL * scale:
+                    if lam < -tol * scale:
                         c = self.cut(k, psd_pack(_outer(u)), "separation")
                         out += [c] if c is not None else []
             else:
                 nv = float(np.linalg.norm(s[1:]))
-                if s[0] - nv < -SEPARATION_TOL * scale and nv > 0:
+                if s[0] - nv < -tol * scale and nv > 0:
                     c = self.cut(k, np.concatenate([[1.0], -_sparse(s[1:] / nv)]), "separation")
                     out += [c] if c is not None else []
         return out
+
+
+def _short(key: tuple) -> str:
+    return str(tuple(int(v) for v in key[:12])) + ("..." if len(key) > 12 else "")
 
 
 def _sparse(u: np.ndarray) -> np.ndarray:
@@ -500,6 +523,12 @@ class _State:
         """Solve the subproblem at an integer assignment; update the incumbent; its cuts."""
         ans, const = self.conic_solve(ints)
         key = tuple(np.round(ints).astype(int))
+        if ans.status == Status.OPTIMAL_INACCURATE and ans.x is not None:   # degenerate fixings (no interior)
+            residual = self.form.violation(self.form.full(ints, ans.x))
+            if residual <= ACCEPT_INACCURATE:
+                self.notes.append(f"subproblem at assignment {_short(key)}: inaccurate solve accepted (its point "
+                                  f"violates the conic rows by {residual:.1e} <= {ACCEPT_INACCURATE:g})")
+                ans.status = Status.OPTIMAL
         if ans.status == Status.OPTIMAL:
             value = ans.objective + const
             self.seen[key] = value
@@ -512,7 +541,7 @@ class _State:
             self.seen[key] = math.inf
             return self.pool.from_dual(ans.z, "infeasible") if ans.z is not None else []
         self.seen[key] = math.nan
-        self.notes.append(f"subproblem at assignment {key[:12]}{'...' if len(key) > 12 else ''}: {ans.status.value}")
+        self.notes.append(f"subproblem at assignment {_short(key)}: {ans.status.value}")
         return self.pool.from_dual(ans.z, "subproblem") if ans.z is not None and ans.status.has_solution else []
 
     def run(self, iteration_limit, deadline) -> Termination:
@@ -569,7 +598,9 @@ class _State:
             if self.converged():
                 return Termination.CONVERGED
             if not cuts:
-                self.notes.append("no cut separates the master's point (numerical stall): stopped")
+                self.notes.append("no new cut separates the master's point (what it violates is within the MILP's "
+                                  "feasibility tolerance, or its cut is pooled already; typical of an optimal "
+                                  "assignment whose subproblem has no interior point): stopped with the gap open")
                 return Termination.SOLVER_FAILURE
             master.add(cuts)
 
