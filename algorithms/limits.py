@@ -2,7 +2,8 @@
 
 ``with time_limit(seconds):`` sets a deadline (``time.monotonic()``, system-wide on Linux, so it means the same in
 worker processes) that every conic solve (:func:`~.backends.conic.solve_conic`), the branch-and-bound, the
-enumeration and the AO drivers consult; nested limits keep the earlier deadline.
+enumeration and the AO drivers consult; nested limits keep the earlier deadline. :func:`interruptible` is the
+same early stop for a Ctrl-C, for the methods that return their best so far when interrupted.
 """
 from __future__ import annotations
 
@@ -43,3 +44,22 @@ def until(instant: float | None):
 def time_limit(seconds: float | None):
     """``with time_limit(10): ...`` - a deadline ``seconds`` from now (None: no limit)."""
     return until(None if seconds is None else time.monotonic() + float(seconds))
+
+
+class Interrupt:
+    """What :func:`interruptible` saw: ``happened`` is True when a Ctrl-C ended its block."""
+
+    happened: bool = False
+
+
+@contextlib.contextmanager
+def interruptible():
+    """``with interruptible() as stop: ...`` - a Ctrl-C (KeyboardInterrupt) inside the block ends the block, not the
+    run, and sets ``stop.happened``: the caller then returns its best answer so far with termination
+    ``interrupted``. Only for a method that owns such an answer (the AO methods); everywhere else a
+    KeyboardInterrupt goes on to the caller (the CLI prints ``interrupted``, exit 130)."""
+    stop = Interrupt()
+    try:
+        yield stop
+    except KeyboardInterrupt:
+        stop.happened = True

@@ -159,3 +159,114 @@ def test_sigint_during_the_bs_selection_root_relaxations_returns_a_result(tmp_pa
     r = json.loads(out_file.read_text())
     assert r["termination"] == "interrupted" and r["status"] == "no_solution"
     assert "BS1 not solved" not in " ".join(r["notes"]) and "not solved" in " ".join(r["notes"])
+
+
+def _interrupt(args: list[str], *, after_line: str | None = None, after_s: float = 0.0, timeout: float = 120):
+    """Start `run.py ARGS`, send SIGINT after the first stderr line containing ``after_line`` (else after
+    ``after_s``); returns (seconds from SIGINT to exit, returncode, stdout, stderr)."""
+    import threading
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(timeout, proc.kill)
+    watchdog.start()
+    try:
+        seen = []
+        if after_line is None:
+            time.sleep(after_s)
+        else:
+            for line in proc.stderr:
+                seen.append(line)
+                if after_line in line:
+                    break
+            assert seen and after_line in seen[-1], "".join(seen)
+        t0 = time.time()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        return time.time() - t0, proc.returncode, out, "".join(seen) + err
+    finally:
+        watchdog.cancel()
+
+
+def test_sigint_during_bs_selection_ao_returns_a_result(tmp_path):
+    """S = 5, K = 8 (about 80 s): Ctrl-C a few seconds in returns within 5 s, exit 0, termination `interrupted` in
+    the summary and the JSON, and a reported solution is verified."""
+    out_file = tmp_path / "r.json"
+    elapsed, code, out, err = _interrupt(["solve", "bs-selection", "--method", "ao", "--seed", "3", "--set", "num_bs=5",
+                                          "--set", "num_users=8", "--out", str(out_file)], after_s=8.0)
+    assert elapsed < 5, elapsed
+    assert code == 0, err
+    assert "stopped: interrupted" in out, out
+    r = json.loads(out_file.read_text())
+    assert r["termination"] == "interrupted" and r["status"] in ("feasible", "optimal", "no_solution"), out
+    if r["status"] != "no_solution":
+        assert r["verified"] is True and r["lower_bound"] <= r["objective"] * (1 + 1e-9)
+
+
+def test_an_interrupted_bs_selection_ao_keeps_the_best_inner_sdp_so_far(monkeypatch):
+    """Ctrl-C in the second start's rounds: the first start's verified choice comes back with the relaxation bound,
+    termination interrupted; Ctrl-C in the first start's rounds: no_solution, interrupted."""
+    from isacopt.algorithms import ao
+    real, calls = ao.alternate, []
+
+    def interrupted_at(n):
+        def alternate(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == n:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+        return alternate
+    monkeypatch.setattr(ao, "alternate", interrupted_at(2))
+    full = registry.solve("bs-selection", method="ao", seed=3, overrides=["ao_starts=[\"relaxation\",\"nearest\"]"])
+    assert full.termination is Termination.INTERRUPTED, full.notes
+    assert full.status in (Status.FEASIBLE, Status.OPTIMAL) and full.verified, full.notes
+    assert len(full.metrics["ao_starts"]) == 1 and full.lower_bound <= full.objective * (1 + 1e-9)
+    assert any("interrupted (Ctrl-C) after 1 complete start" in n for n in full.notes)
+    calls.clear()
+    monkeypatch.setattr(ao, "alternate", interrupted_at(1))
+    none = registry.solve("bs-selection", method="ao", seed=3, overrides=["ao_starts=[\"relaxation\",\"nearest\"]"])
+    assert none.status is Status.NO_SOLUTION and none.termination is Termination.INTERRUPTED, none.notes
+
+
+def test_sigint_during_robust_precoding_ao_returns_the_last_round(tmp_path):
+    """N_tx = 16, K = 4, tolerance 0 (40 rounds, over 3 min): Ctrl-C after the first progress line returns within
+    5 s, exit 0, with the last completed round's design recovered and verified, termination `interrupted`."""
+    out_file = tmp_path / "r.json"
+    elapsed, code, out, err = _interrupt(["solve", "robust-precoding", "--method", "blp-cbf", "--set",
+                                          "tx_antennas=16", "--set", "users_per_cell=4", "--set", "ao_tolerance=0",
+                                          "--set", "max_iterations=40", "--out", str(out_file)], after_line="INFO AO:")
+    assert elapsed < 5, elapsed
+    assert code == 0, err
+    assert "stopped: interrupted" in out, out
+    r = json.loads(out_file.read_text())
+    assert r["termination"] == "interrupted" and r["status"] in ("feasible", "optimal"), out
+    assert r["verified"] is True and 1 <= r["metrics"]["ao_iterations"] < 40
+    assert r["lower_bound"] <= r["objective"] * (1 + 1e-9)
+    assert any("AO interrupted (Ctrl-C) in round" in n for n in r["notes"]), r["notes"]
+
+
+def test_the_precoding_ao_driver_keeps_the_last_completed_round_on_ctrl_c():
+    from isacopt.algorithms.ao_precoding import Step, alternate
+
+    class First:
+        name = "A"
+
+        def __init__(self, stop_in):
+            self.stop_in, self.calls = stop_in, 0
+
+        def solve(self, state):
+            self.calls += 1
+            if self.calls == self.stop_in:
+                raise KeyboardInterrupt
+            return Step(state + 1, float(state + 1), Status.OPTIMAL)
+
+    class Second:
+        name = "B"
+
+        def solve(self, state):
+            return Step(state, None, Status.OPTIMAL)
+
+    out = alternate(First(3), Second(), 0, max_iter=10, tol=0.0)
+    assert out.interrupted and out.status is Status.OPTIMAL and (out.state, out.objective) == (2, 2.0), out
+    assert not out.converged and "keeping the design of round 2" in out.notes[-1]
+    out = alternate(First(1), Second(), 0, max_iter=10)
+    assert out.interrupted and out.status is Status.NO_SOLUTION and out.objective is None, out

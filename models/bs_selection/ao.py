@@ -344,7 +344,8 @@ def run_ao(inst: BSSelectionInstance, solver: str | None = None, *, mu_w: float 
     the best verified one is returned as ``feasible`` with the continuous relaxation's bound (``proven=False``).
     ``receiver``/``sensing_tx``: a scheme's restriction (b fixed; only the association is searched), said in the
     notes as ``restriction``; then the bound is that of the restricted relaxation. History per start in
-    ``history`` (one record per iteration, tagged with the start)."""
+    ``history`` (one record per iteration, tagged with the start). A Ctrl-C returns the best inner-SDP solution
+    found so far (``no_solution`` if none), with termination ``interrupted``."""
     from ...algorithms import ao as ao_driver
     start_time = time_now()
     sc = inst.scenario
@@ -354,96 +355,102 @@ def run_ao(inst: BSSelectionInstance, solver: str | None = None, *, mu_w: float 
     unknown = [n for n in names if n not in STARTS]
     if unknown:
         raise ValueError(f"ao_starts: unknown start {unknown[0]!r}; use any of {', '.join(STARTS)}")
-    relax = MixedIntegerModel(inst, integer=False, receiver=receiver, sensing_tx=sensing_tx, data=data)
-    outcome = backends.solve_conic(relax.problem, solver)
-    sdp, notes, history, runs = 1, [], [], []
-    bound, relaxed, scale = None, None, 1.0
-    if outcome.status == Status.INFEASIBLE:
-        notes.append("continuous relaxation of (13): infeasible")
-        return make_result(inst, method, None, status=Status.INFEASIBLE, notes=notes, sdp_solves=sdp,
-                           time_s=time_now() - start_time)
-    value = relax.problem.value
-    if value is not None and np.isfinite(value) and relax.vars["receiver"].value is not None:
-        # an inaccurate relaxation still gives a start and the power scale of mu, but no bound
-        relaxed = (np.clip(relax.vars["receiver"].value, 0, 1), np.clip(relax.vars["association"].value, 0, 1))
-        scale = max(float(value), 1e-9)
-        if outcome.status == Status.OPTIMAL:
-            bound = float(value) * data.P
-    if outcome.status != Status.OPTIMAL:
-        notes.append(f"continuous relaxation of (13): {outcome.status.value} (no bound"
-                     + ("; its point is still a start)" if relaxed is not None else ")"))
-    best_bound = None
-    if "best-bound" in names and receiver is None:
-        # the relaxation of (13) with each receiver fixed (S solves); the least is a valid bound, tighter than the
-        # joint relaxation (which mixes receivers), and its receiver a start
-        fixed = []
-        for s in range(data.S):
-            model = MixedIntegerModel(inst, integer=False, receiver=s, sensing_tx=sensing_tx, data=data)
-            out_s = backends.solve_conic(model.problem, solver)
-            sdp += 1
-            if out_s.status == Status.OPTIMAL:
-                fixed.append((float(model.problem.value), s, np.clip(model.vars["association"].value, 0, 1)))
-            elif out_s.status != Status.INFEASIBLE:
-                fixed.append((-np.inf, s, None))             # unresolved: no bound from the receivers
-        if fixed and all(v > -np.inf for v, _, _ in fixed):
-            value, s, a = min(fixed, key=lambda x: x[0])
-            best_bound = (np.eye(data.S)[s], a)
-            bound = max(bound or 0.0, value * data.P) if outcome.status == Status.OPTIMAL else value * data.P
-            scale = scale if relaxed is not None else max(value, 1e-9)
-            listed = sorted(fixed, key=lambda x: x[1])
-            notes.append("receiver-fixed relaxations (W): "
-                         + ", ".join(f"BS{t + 1} {v * data.P:.6g}" for v, t, _ in listed))
-        elif not fixed:
-            notes.append("every receiver-fixed relaxation is infeasible")
+    sdp, notes, history, runs = 0, [], [], []
+    bound, best, termination, tried, inner = None, None, Termination.CONVERGED, {}, None
+    with limits.interruptible() as stop:      # Ctrl-C: the best inner-SDP solution found so far, if any
+        relax = MixedIntegerModel(inst, integer=False, receiver=receiver, sensing_tx=sensing_tx, data=data)
+        outcome = backends.solve_conic(relax.problem, solver)
+        sdp += 1
+        relaxed, scale = None, 1.0
+        if outcome.status == Status.INFEASIBLE:
+            notes.append("continuous relaxation of (13): infeasible")
             return make_result(inst, method, None, status=Status.INFEASIBLE, notes=notes, sdp_solves=sdp,
                                time_s=time_now() - start_time)
-    mu_start = sc.ao_mu_start * scale
-    inner = InnerProblem(inst, sensing_tx, solver)
-    inner._data = data
-    best, termination, tried = None, Termination.CONVERGED, {}
-    for name, c0, a0 in _starts(inst, names, rng, relaxed, receiver, sensing_tx, best_bound):
-        if limits.expired():
-            termination = Termination.TIME_LIMIT
-            notes.append(f"time limit reached before start {name!r}")
-            break
-        algo = PenaltyAO(inst, solver, data=data, receiver=receiver, sensing_tx=sensing_tx, mu_max_w=mu_w,
-                         growth=growth)
-        state, status = algo.start(c0, a0, mu_start)
-        sdp += 1
-        if status != Status.OPTIMAL:
-            notes.append(f"start {name!r}: block (23) at the start returned {status.value}; start dropped")
-            continue
-        out = ao_driver.alternate(state, algo.blocks(), algo.objective, advance=algo.advance,
-                                  settled=algo.settled, stop_when_settled=algo.growth > 1,
-                                  tol=sc.ao_tolerance if tol is None else tol,
-                                  max_iter=sc.ao_max_iterations if max_iter is None else max_iter)
-        sdp += out.sdp_solves
-        frac = fractionality(out.state)
-        choice = round_choice(data, out.state, receiver)
-        # the exact inner SDP on the final rounded choice, and on every other choice the path rounded to
-        path = {x for x in algo.visited if x != choice}
-        for other in [choice] + [x for x in algo.visited if x != choice]:
-            if other not in tried:
-                tried[other] = inner.solve(other)
-        sol = min((tried[x] for x in [choice, *path] if tried[x].status == Status.OPTIMAL),
-                  key=lambda x: x.power_w, default=tried[choice])
-        history += [dict(h, start=name) for h in out.history]
-        binary = frac <= BINARY_TOL
-        ended = "at a 0/1 point" if binary else f"NOT at a 0/1 point (max distance {frac:.3g})"
-        notes.append(f"start {name!r}: {out.iterations} iterations ({out.termination.value}), b moved in "
-                     f"{algo.b_moves}, ended {ended}"
-                     f", {choice.describe()}: inner SDP {tried[choice].status.value}"
-                     + (f"; best choice on its path {sol.choice.describe()}" if sol.choice != choice else "")
-                     + (f", {sol.power_w:.6g} W" if sol.power_w is not None else ""))
-        notes += [f"start {name!r}: {n}" for n in out.notes]
-        runs.append(dict(start=name, iterations=out.iterations, binary=binary, fractionality=frac,
-                         b_moves=algo.b_moves, choice=sol.choice.describe(), power_w=sol.power_w,
-                         termination=out.termination.value))
-        if out.termination is Termination.TIME_LIMIT:
-            termination = Termination.TIME_LIMIT
-        if sol.status == Status.OPTIMAL and (best is None or sol.power_w < best.power_w):
-            best = sol
-    sdp += inner.sdp_solves
+        value = relax.problem.value
+        if value is not None and np.isfinite(value) and relax.vars["receiver"].value is not None:
+            # an inaccurate relaxation still gives a start and the power scale of mu, but no bound
+            relaxed = (np.clip(relax.vars["receiver"].value, 0, 1), np.clip(relax.vars["association"].value, 0, 1))
+            scale = max(float(value), 1e-9)
+            if outcome.status == Status.OPTIMAL:
+                bound = float(value) * data.P
+        if outcome.status != Status.OPTIMAL:
+            notes.append(f"continuous relaxation of (13): {outcome.status.value} (no bound"
+                         + ("; its point is still a start)" if relaxed is not None else ")"))
+        best_bound = None
+        if "best-bound" in names and receiver is None:
+            # the relaxation of (13) with each receiver fixed (S solves); the least is a valid bound, tighter than the
+            # joint relaxation (which mixes receivers), and its receiver a start
+            fixed = []
+            for s in range(data.S):
+                model = MixedIntegerModel(inst, integer=False, receiver=s, sensing_tx=sensing_tx, data=data)
+                out_s = backends.solve_conic(model.problem, solver)
+                sdp += 1
+                if out_s.status == Status.OPTIMAL:
+                    fixed.append((float(model.problem.value), s, np.clip(model.vars["association"].value, 0, 1)))
+                elif out_s.status != Status.INFEASIBLE:
+                    fixed.append((-np.inf, s, None))             # unresolved: no bound from the receivers
+            if fixed and all(v > -np.inf for v, _, _ in fixed):
+                value, s, a = min(fixed, key=lambda x: x[0])
+                best_bound = (np.eye(data.S)[s], a)
+                bound = max(bound or 0.0, value * data.P) if outcome.status == Status.OPTIMAL else value * data.P
+                scale = scale if relaxed is not None else max(value, 1e-9)
+                listed = sorted(fixed, key=lambda x: x[1])
+                notes.append("receiver-fixed relaxations (W): "
+                             + ", ".join(f"BS{t + 1} {v * data.P:.6g}" for v, t, _ in listed))
+            elif not fixed:
+                notes.append("every receiver-fixed relaxation is infeasible")
+                return make_result(inst, method, None, status=Status.INFEASIBLE, notes=notes, sdp_solves=sdp,
+                                   time_s=time_now() - start_time)
+        mu_start = sc.ao_mu_start * scale
+        inner = InnerProblem(inst, sensing_tx, solver)
+        inner._data = data
+        for name, c0, a0 in _starts(inst, names, rng, relaxed, receiver, sensing_tx, best_bound):
+            if limits.expired():
+                termination = Termination.TIME_LIMIT
+                notes.append(f"time limit reached before start {name!r}")
+                break
+            algo = PenaltyAO(inst, solver, data=data, receiver=receiver, sensing_tx=sensing_tx, mu_max_w=mu_w,
+                             growth=growth)
+            state, status = algo.start(c0, a0, mu_start)
+            sdp += 1
+            if status != Status.OPTIMAL:
+                notes.append(f"start {name!r}: block (23) at the start returned {status.value}; start dropped")
+                continue
+            out = ao_driver.alternate(state, algo.blocks(), algo.objective, advance=algo.advance,
+                                      settled=algo.settled, stop_when_settled=algo.growth > 1,
+                                      tol=sc.ao_tolerance if tol is None else tol,
+                                      max_iter=sc.ao_max_iterations if max_iter is None else max_iter)
+            sdp += out.sdp_solves
+            frac = fractionality(out.state)
+            choice = round_choice(data, out.state, receiver)
+            # the exact inner SDP on the final rounded choice, and on every other choice the path rounded to
+            path = {x for x in algo.visited if x != choice}
+            for other in [choice] + [x for x in algo.visited if x != choice]:
+                if other not in tried:
+                    tried[other] = inner.solve(other)
+            sol = min((tried[x] for x in [choice, *path] if tried[x].status == Status.OPTIMAL),
+                      key=lambda x: x.power_w, default=tried[choice])
+            history += [dict(h, start=name) for h in out.history]
+            binary = frac <= BINARY_TOL
+            ended = "at a 0/1 point" if binary else f"NOT at a 0/1 point (max distance {frac:.3g})"
+            notes.append(f"start {name!r}: {out.iterations} iterations ({out.termination.value}), b moved in "
+                         f"{algo.b_moves}, ended {ended}"
+                         f", {choice.describe()}: inner SDP {tried[choice].status.value}"
+                         + (f"; best choice on its path {sol.choice.describe()}" if sol.choice != choice else "")
+                         + (f", {sol.power_w:.6g} W" if sol.power_w is not None else ""))
+            notes += [f"start {name!r}: {n}" for n in out.notes]
+            runs.append(dict(start=name, iterations=out.iterations, binary=binary, fractionality=frac,
+                             b_moves=algo.b_moves, choice=sol.choice.describe(), power_w=sol.power_w,
+                             termination=out.termination.value))
+            if out.termination is Termination.TIME_LIMIT:
+                termination = Termination.TIME_LIMIT
+            if sol.status == Status.OPTIMAL and (best is None or sol.power_w < best.power_w):
+                best = sol
+    if stop.happened:
+        termination = Termination.INTERRUPTED
+        best = min((x for x in tried.values() if x.status == Status.OPTIMAL), key=lambda x: x.power_w, default=None)
+        notes.append(f"interrupted (Ctrl-C) after {len(runs)} complete start(s) and {len(tried)} inner SDP(s)")
+    sdp += inner.sdp_solves if inner is not None else 0
     if restriction is not None:
         notes.insert(0, f"{restriction}: association by Algorithm 1 (heuristic), beamforming by the inner SDP")
     if best is None:

@@ -48,12 +48,13 @@ def solve(inst: Instance, method: str, solver: str | None = None) -> Result:
         out = alternate(_StageA(d), _StageB(d, sdp=s.stage_b == "sdp"), state, max_iter=s.max_iterations,
                         tol=s.ao_tolerance, slack=1e-7)
         ao = dict(state=out.state, status=out.status, iterations=out.iterations, monotone=out.monotone,
-                  converged=out.converged, notes=out.notes, history=out.history)
+                  converged=out.converged, notes=out.notes, history=out.history, interrupted=out.interrupted)
         ok = out.objective is not None
     solver_name = "+".join(sorted(d.solvers)) or backends.conic_chain(solver)[0]
     if not ok:
         return finalize(dict(base, notes=ao["notes"]), status=ao["status"], solver=solver_name,
-                        termination=Termination.CONVERGED if ao["status"] in (Status.INFEASIBLE, Status.UNBOUNDED)
+                        termination=Termination.INTERRUPTED if ao.get("interrupted") else
+                        Termination.CONVERGED if ao["status"] in (Status.INFEASIBLE, Status.UNBOUNDED)
                         else Termination.SOLVER_FAILURE, time_s=time.perf_counter() - start,
                         solver_time_s=d.solver_time, history=ao["history"])
     final = ao["state"]
@@ -87,7 +88,7 @@ def solve(inst: Instance, method: str, solver: str | None = None) -> Result:
     bound = max(relaxation) if s.rho == 1.0 and all(b is not None for b in bounds) else None
     if s.rho < 1.0:
         notes.append(f"rho = {s.rho:g} < 1: the reported RCRB is one term of the weighted objective; no bound on it")
-    termination = (Termination.CONVERGED if ao["converged"] else
+    termination = (Termination.INTERRUPTED if ao.get("interrupted") else Termination.CONVERGED if ao["converged"] else
                    Termination.TIME_LIMIT if limits.expired() else Termination.ITERATION_LIMIT)
     return finalize(dict(base, notes=notes), status=status, objective=float(np.max(metrics["rcrb_deg"])),
                     checks=assessment["checks"], bound=bound, proven=False, termination=termination,
