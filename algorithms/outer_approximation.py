@@ -49,7 +49,8 @@ import scipy.sparse as sp
 
 from . import backends, limits
 from .backends.certificate import psd_pack, psd_unpack
-from .branch_and_bound import BOUND_MARGIN, BranchAndBoundOutcome, Relaxation, _emit, _finite
+from .branch_and_bound import (BOUND_MARGIN, BranchAndBoundOutcome, Relaxation, _emit, _finite,
+                               prove_unbounded)
 from .result import Status, Termination
 
 logger = logging.getLogger(__name__)
@@ -124,13 +125,15 @@ class ConicForm:
     def linear(self) -> int:
         return self.dims.zero + self.dims.nonneg
 
-    def violation(self, x: np.ndarray) -> float:
-        """Largest violation of b - A x in K at the column vector ``x``: equality and inequality rows relative to
-        1 + |b_i|, each SOC/PSD block (t - |v|, smallest eigenvalue) relative to 1 + its largest slack entry."""
-        s = self.b - self.A @ x
+    def violation(self, x: np.ndarray, ray: bool = False) -> float:
+        """Largest violation of b - A x in K at the column vector ``x`` (``ray``: of -A x in K, a recession
+        direction): equality and inequality rows relative to 1 + |b_i| (1 + |A_i| |x| for a ray), each SOC/PSD block
+        (t - |v|, smallest eigenvalue) relative to 1 + its largest slack entry."""
+        s = -(self.A @ x) if ray else self.b - self.A @ x
         z, lin = self.dims.zero, self.linear
-        worst = max(np.max(np.abs(s[:z]) / (1 + np.abs(self.b[:z])), initial=0.0),
-                    np.max(-s[z:lin] / (1 + np.abs(self.b[z:lin])), initial=0.0))
+        size = abs(self.A) @ np.abs(x) if ray else np.abs(self.b)
+        worst = max(np.max(np.abs(s[:z]) / (1 + size[:z]), initial=0.0),
+                    np.max(-s[z:lin] / (1 + size[z:lin]), initial=0.0))
         for kind, r0, m, n in self.blocks:
             sk = s[r0:r0 + m]
             scale = 1.0 + float(np.max(np.abs(sk), initial=0.0))
@@ -156,12 +159,14 @@ class ConicForm:
         return A[:, free], b, self.c[free], free, self.offset + float(self.c[self.int_cols] @ ints)
 
 
-def conic_form(problem: cp.Problem, relaxation: Relaxation | None = None) -> tuple[ConicForm, Relaxation]:
-    """The Clarabel conic form of ``problem``'s continuous relaxation (integers bounded by their attributes) and
-    the :class:`Relaxation` it was built from (reused to re-solve the final assignment through cvxpy)."""
+def conic_form(problem: cp.Problem, relaxation: Relaxation | None = None, lo: np.ndarray | None = None,
+               hi: np.ndarray | None = None) -> tuple[ConicForm, Relaxation]:
+    """The Clarabel conic form of ``problem``'s continuous relaxation (integers bounded by their attributes, or by
+    ``lo``/``hi``: a branch-and-bound node) and the :class:`Relaxation` it was built from (reused to re-solve the
+    final assignment through cvxpy)."""
     relax = relaxation if relaxation is not None else Relaxation(problem)
     for iv in relax.int_vars:
-        iv.bind(relax.lo0, relax.hi0)
+        iv.bind(relax.lo0 if lo is None else lo, relax.hi0 if hi is None else hi)
     data, chain, inverse = relax.relaxed.get_problem_data("CLARABEL")
     dims = data["dims"]
     if dims.exp or dims.p3d or getattr(dims, "pnd", None):
@@ -500,6 +505,7 @@ class _State:
         self.history: list[tuple[float, int, float, float]] = []
         self.notes: list[str] = []
         self.infeasible_root = False
+        self.unbounded: Status | None = None        # the relaxation was unbounded: prove_unbounded's decision
 
     def say(self, message: str) -> None:
         _emit(self.log, message)
@@ -550,6 +556,12 @@ class _State:
         if ans.status == Status.INFEASIBLE:
             self.infeasible_root, self.lb = True, math.inf
             self.say("continuous relaxation infeasible (Farkas certificate): the problem is infeasible")
+            return Termination.CONVERGED
+        if ans.status == Status.UNBOUNDED:                       # decided from the recession direction
+            remaining = None if deadline is None else max(deadline - time.monotonic(), 1.0)
+            status, why = prove_unbounded(self.relax.problem, self.relax, self.relax.lo0, self.relax.hi0, remaining)
+            self.unbounded = status or Status.UNBOUNDED_INACCURATE
+            self.notes += ["the continuous relaxation is unbounded (proven by the solver)", why]
             return Termination.CONVERGED
         if ans.status == Status.OPTIMAL:
             self.lb = ans.objective + const - BOUND_MARGIN["CLARABEL"] * max(1.0, abs(ans.objective + const))
@@ -626,8 +638,11 @@ class _State:
         unresolved = sum(1 for v in self.seen.values() if isinstance(v, float) and math.isnan(v))
         # The master is a relaxation whatever the subproblems returned (a cut from any z in the dual cone is valid,
         # accurate or not), so its bound proves optimality or infeasibility even with unresolved subproblems.
-        if self.infeasible_root or (not math.isfinite(ub) and lb == math.inf):
-            status = Status.INFEASIBLE
+        if self.unbounded is not None and self.unbounded is not Status.INFEASIBLE:
+            status, lb = self.unbounded, -math.inf
+        elif self.infeasible_root or self.unbounded is Status.INFEASIBLE or (
+                not math.isfinite(ub) and lb == math.inf):
+            status, lb = Status.INFEASIBLE, math.inf
         elif objective is not None:
             status = Status.OPTIMAL if ub - lb <= max(self.abs_gap, self.rel_gap * abs(ub)) \
                 else Status.FEASIBLE
@@ -642,6 +657,7 @@ class _State:
                          unresolved=unresolved, sense="min" if sign > 0 else "max",
                          solver=f"{self.master.name}+CLARABEL",
                          time_s=elapsed, solver_time_s=self.solver_time + self.master.solve_time_s,
-                         notes=self.notes + self.master.notes, iterations=self.iterations, milp_solves=self.master.solves,
+                         notes=self.notes + self.master.notes, iterations=self.iterations,
+                         milp_solves=self.master.solves,
                          cuts=dict(self.pool.counts), master_time_s=self.master.solve_time_s, pool=self.pool,
                          point=None if self.best_point is None else self.best_point[0])

@@ -57,7 +57,8 @@ def run(name: str, method: str, known: float, args) -> float | None:
     ok = lb <= known + slack and ub >= known - slack
     gap = f"{r.gap:9.2e}" if r.gap is not None else f"{'inf':>9}"
     print(f"{name:<22} {r.metrics['num_integers']:>4} {method:<6} {r.status.value:<9} {nodes or 0:>6} "
-          f"{r.sdp_solves or 0:>6} {wall:>7.1f} {lb:>13.8g} {ub:>13.8g} {gap} {known:>13.8g} {'yes' if ok else 'NO':>8} "
+          f"{r.sdp_solves or 0:>6} {wall:>7.1f} {lb:>13.8g} {ub:>13.8g} {gap} {known:>13.8g} "
+          f"{'yes' if ok else 'NO':>8} "
           f"{(r.sdp_solves or 0) / wall:>7.1f}  {r.solver}", flush=True)
     return wall if r.status.value == "optimal" else None
 

@@ -33,7 +33,8 @@ PROBLEM = "misdp"
 INT_TOL = 1e-6
 
 __all__ = ["CBFData", "CBFError", "INSTANCE_DIR", "available_instances", "known_optima", "read_cbf",
-           "resolve_instance", "build_problem", "check_solution", "objective_value", "MisdpScenario", "solve_bnb", "solve_oa"]
+           "resolve_instance", "build_problem", "check_solution", "objective_value", "MisdpScenario", "solve_bnb",
+           "solve_oa"]
 
 # ================================================================================================ cvxpy model
 @dataclass

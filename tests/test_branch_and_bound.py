@@ -274,3 +274,35 @@ def test_time_limit_stops_search():
     out = bnb.solve(problem, time_limit_s=1e-3)
     assert out.status in (Status.NO_SOLUTION, Status.FEASIBLE) and out.nodes <= 1
     assert any("time limit" in note for note in out.notes)
+
+
+# ---------------------------------------------------------------------------------------------- unbounded relaxations
+def _unbounded_psd():
+    """min -x - y s.t. [[x, y], [y, 1]] PSD (y^2 <= x), x >= 0 integer: unbounded along x (integral direction)."""
+    x, y, X = cp.Variable(integer=True), cp.Variable(), cp.Variable((2, 2), PSD=True)
+    return cp.Problem(cp.Minimize(-y - x), [X[0, 0] == x, X[0, 1] == y, X[1, 1] == 1, x >= 0])
+
+
+def _infeasible_integers():
+    """2 x == 1 has no integer solution; the relaxation is unbounded in y."""
+    x, y = cp.Variable(integer=True), cp.Variable()
+    return cp.Problem(cp.Minimize(-y), [2 * x == 1, y >= 0])
+
+
+def _irrational_direction():
+    """x2 == sqrt(2) x1 has only the integer point 0 (optimum 0), while the relaxation is unbounded."""
+    x = cp.Variable(2, integer=True)
+    return cp.Problem(cp.Minimize(-x[0]), [x[1] == np.sqrt(2) * x[0], x[0] >= 0])
+
+
+@pytest.mark.parametrize("build, expected", [(_unbounded_psd, Status.UNBOUNDED),
+                                             (_infeasible_integers, Status.INFEASIBLE),
+                                             (_irrational_direction, Status.UNBOUNDED_INACCURATE)])
+def test_unbounded_relaxation_is_decided_from_its_recession_direction(build, expected):
+    """Unbounded only with a proof (an integral recession direction, checked against the cones, and a feasible
+    integer point); infeasible when the feasibility search proves it; otherwise no claim (unbounded_inaccurate)."""
+    from isacopt.algorithms import outer_approximation
+    for method in (bnb.solve, outer_approximation.solve):       # both exact methods decide it the same way
+        out = method(build(), time_limit_s=30)
+        assert out.status is expected, (method, out.notes)
+        assert out.objective is None and any("relaxation is unbounded" in n for n in out.notes)

@@ -278,9 +278,11 @@ def test_time_limit_holds_within_one_node_solve():
 
 def test_an_unbounded_relaxation_stops_the_search_at_once(tmp_path):
     """A free integer with no constraints (min x) used to branch forever with growing memory; the search stops at
-    the first node whose relaxation the solver proves unbounded, and says it has no proof for the integer problem."""
+    the first node whose relaxation the solver proves unbounded and proves the integer problem unbounded (an
+    integral recession direction plus a feasible point)."""
     path = tmp_path / "unbounded.cbf"
     path.write_text("VER\n3\n\nOBJSENSE\nMIN\n\nVAR\n1 1\nF 1\n\nINT\n1\n0\n\nOBJACOORD\n1\n0 1.0\n")
     r = misdp.solve_bnb(misdp.MisdpScenario(cbf_path=str(path)))
-    assert r.status is Status.UNBOUNDED_INACCURATE and r.nodes == 1 and r.objective is None
+    assert r.status is Status.UNBOUNDED and r.nodes == 1 and r.objective is None
     assert any("relaxation is unbounded" in n for n in r.notes)
+    assert any(n.startswith("unbounded: an integer-feasible point") for n in r.notes)
