@@ -71,9 +71,10 @@ def run_oa(inst: BSSelectionInstance, solver: str | None = None, *, rel_gap: flo
     extra = dict(sdp_solves=out.sdp_solves, solver_time_s=out.solver_time_s)
     if out.values is None:
         status = Status.INFEASIBLE if out.status == Status.INFEASIBLE else Status.NO_SOLUTION
-        return make_result(inst, method, None, status=status, termination=out.termination, notes=notes,
-                           time_s=time_now() - start, lower_bound=lower_w if status != Status.INFEASIBLE else None,
-                           **extra)
+        result = make_result(inst, method, None, status=status, termination=out.termination, notes=notes,
+                             time_s=time_now() - start, lower_bound=lower_w if status != Status.INFEASIBLE else None,
+                             **extra)
+        return result.replace(metrics=dict(result.metrics, **out.counts()))
     choice = model.choice_from(out.values[v["receiver"]], out.values[v["association"]])
     inner = InnerProblem(inst, None, solver)
     inner._data = data
