@@ -17,7 +17,8 @@ reuse a job file is kept only when it loads as strict JSON, is a row of this stu
 fingerprint, and is not an infrastructure failure (a dead worker, a broken pool); every other file is recomputed and
 the run says how many and why. Infrastructure failures are retried once in the same run (with a new pool) and again
 on ``--resume``. SIGINT (Ctrl-C) and SIGTERM cancel the queued jobs and stop the workers within seconds, keeping
-every finished job; workers die with their parent (Linux ``PR_SET_PDEATHSIG``).
+every finished job (a job a Ctrl-C cut short is not one, even when its method returned its best so far); a second
+Ctrl-C during that shutdown exits at once; workers die with their parent (Linux ``PR_SET_PDEATHSIG``).
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..algorithms.progress import LineProgress, is_terminal, quiet
+from ..algorithms.result import Termination
 from ..errors import IsacoptError, ScenarioError
 from .spec import BASE, Job, Study
 
@@ -95,6 +97,8 @@ def run_job(study: Study, job: Job) -> dict[str, Any]:
         log.exception("job %s failed", job.key)
         return {**row, "status": "error", "message": f"{type(exc).__name__}: {exc}",
                 "time_s": time.perf_counter() - start}
+    if result.termination is Termination.INTERRUPTED:   # a method that returns its best so far on Ctrl-C (AO,
+        raise KeyboardInterrupt                          # enumeration, bnb): in a study Ctrl-C stops the study
     row.update(status=result.status.value, objective=result.objective, verified=result.verified,
                max_violation=result.max_violation, time_s=result.time_s, solver=result.solver,
                message="; ".join(result.notes), sense=result.sense)

@@ -130,6 +130,67 @@ def test_sigint_with_two_workers_stops_fast_and_keeps_finished_jobs(tmp_path):
     assert resumed.returncode == 0 and len(pd.read_csv(out / "jobs.csv")) == 80
 
 
+SLOW_SHUTDOWN = """
+import sys, time
+from isacopt.studies import runner
+from isacopt.cli import main
+real = runner._stop_pool
+
+def slow(pool):                    # workers that take long to die: the shutdown after the first Ctrl-C lasts 30 s
+    real(pool)
+    print("shutting down", file=sys.stderr, flush=True)
+    time.sleep(30)
+runner._stop_pool = slow
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_second_sigint_during_the_shutdown_exits_at_once(tmp_path):
+    """The first Ctrl-C starts the shutdown (here made to last 30 s); a second one ends the study at once, non-zero,
+    every job file already written complete and valid, no process left behind."""
+    path = study_file(tmp_path, SMALL.format(draws=10))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_SHUTDOWN, "study", str(path), "--out", str(out), "--workers",
+                             "2"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for_jobs(out, 3)
+    family = children(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    for line in proc.stderr:
+        if "shutting down" in line:
+            break
+    t0 = time.time()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    elapsed = time.time() - t0
+    assert elapsed < 2.0, f"took {elapsed:.1f} s after the second Ctrl-C"
+    assert proc.returncode not in (0, None), err
+    time.sleep(1.0)
+    assert not [p for p in family if alive(p)], "processes left behind"
+    saved = list((out / "jobs").glob("*.json"))
+    assert 3 <= len(saved) < 80
+    for p in saved:
+        assert json.loads(p.read_text())["key"] == p.stem
+
+
+def test_a_job_a_ctrl_c_cut_short_stops_the_study_and_is_not_kept(tmp_path, monkeypatch):
+    """One worker (jobs in process): a method that returns its best so far on Ctrl-C (AO, enumeration, bnb) must not
+    turn the interrupt into a finished job - the study stops and the job is recomputed on resume."""
+    import pytest
+    from isacopt import registry
+    from isacopt.algorithms.result import Termination
+    real, calls = registry.solve, []
+
+    def solve(*args, **kwargs):
+        calls.append(1)
+        result = real(*args, **kwargs)
+        return result.replace(termination=Termination.INTERRUPTED) if len(calls) == 3 else result
+    monkeypatch.setattr(registry, "solve", solve)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_study(load_study(study_file(tmp_path, draws=1)), out, progress=False)
+    assert len(list((out / "jobs").glob("*.json"))) == 2
+
+
 def test_sigterm_of_the_study_leaves_no_workers(tmp_path):
     path = study_file(tmp_path, SMALL.format(draws=10))
     out = tmp_path / "out"
