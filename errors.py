@@ -26,3 +26,7 @@ class SolverError(IsacoptError, RuntimeError):
 
 class InfeasibleModelError(IsacoptError, RuntimeError):
     """A model that must be feasible by construction turned out infeasible (a bug or a degenerate instance)."""
+
+
+class UnsupportedModelError(IsacoptError, ValueError):
+    """A method cannot handle this model (a cone type, a structure); the message says what and which method can."""

@@ -170,7 +170,10 @@ def conic_form(problem: cp.Problem, relaxation: Relaxation | None = None, lo: np
     data, chain, inverse = relax.relaxed.get_problem_data("CLARABEL")
     dims = data["dims"]
     if dims.exp or dims.p3d or getattr(dims, "pnd", None):
-        raise ValueError("outer approximation handles zero, nonnegative, second-order and PSD cones only")
+        from ..errors import UnsupportedModelError
+        raise UnsupportedModelError("outer approximation handles zero, nonnegative, second-order and PSD cones "
+                                    "only; this model has exponential or power cones: use branch-and-bound "
+                                    "(--method bnb)")
     _, offset, _, _ = data["param_prob"].apply_parameters()       # the objective's constant (A, b: cvxpy's sign)
     c, A, b = data["c"], data["A"], data["b"]
     cols = data["param_prob"].var_id_to_col

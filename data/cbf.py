@@ -22,7 +22,9 @@ import scipy.sparse as sp
 from ..errors import ScenarioError
 
 INSTANCE_DIR = Path(__file__).resolve().parent / "misdp"
-SCALAR_CONES = ("F", "L+", "L-", "L=", "Q", "QR")
+SCALAR_CONES = ("F", "L+", "L-", "L=", "Q", "QR", "EXP")
+#: Cones of a fixed dimension: EXP = {(x1, x2, x3): x1 >= x2 exp(x3 / x2), x1, x2 >= 0} (CBF's order).
+FIXED_DIMS = {"EXP": 3}
 
 class CBFError(ScenarioError):
     """A malformed or unsupported CBF file (one line: file, keyword, what is wrong)."""
@@ -120,6 +122,8 @@ def read_cbf(path: str | Path) -> CBFData:
             name, dim = tok[0], ints(tok[1:], 1, low=1)[0]
             if name not in SCALAR_CONES:
                 fail(f"{what}: cone '{name}' is not supported (supported: {', '.join(SCALAR_CONES)})")
+            if FIXED_DIMS.get(name, dim) != dim:
+                fail(f"{what}: cone '{name}' has dimension {dim}, expected {FIXED_DIMS[name]}")
             out.append((name, dim))
             total += dim
         if total != count_total:

@@ -3,7 +3,7 @@
 The CBF model (0-based indices, symmetric matrices given by their lower triangle):
 
     min/max   sum_j <F^obj_j, X_j> + c^T x + b^obj
-    s.t.      g_i = sum_j <F_ij, X_j> + sum_j a_ij x_j + b_i   in the cones of CON (F, L+, L-, L=, Q, QR)
+    s.t.      g_i = sum_j <F_ij, X_j> + sum_j a_ij x_j + b_i   in the cones of CON (F, L+, L-, L=, Q, QR, EXP)
               G_k = sum_j x_j H_kj + D_k  PSD                    (PSDCON)
               x in the cones of VAR, X_j PSD (PSDVAR), x_j integer for j in INT.
 
@@ -122,6 +122,8 @@ def _cone_constraint(cone: str, expr) -> list:
         return [expr == 0]
     if cone == "Q":
         return [cp.SOC(expr[0], expr[1:])]
+    if cone == "EXP":                 # CBF: x1 >= x2 exp(x3 / x2); cvxpy's ExpCone(x, y, z): y exp(x / y) <= z
+        return [cp.ExpCone(expr[2], expr[1], expr[0])]
     # QR: 2 x0 x1 >= ||x_2:||^2, x0, x1 >= 0  <=>  ||(x0 - x1, sqrt(2) x_2:)|| <= x0 + x1
     return [cp.SOC(expr[0] + expr[1], cp.hstack([expr[0] - expr[1], np.sqrt(2.0) * expr[2:]]))]
 
@@ -164,6 +166,11 @@ def solution_checks(data: CBFData, x: np.ndarray, X: list[np.ndarray], objective
                 checks.append(verify.close(name, seg, 0.0, scale=sc))
             elif cone == "Q":
                 checks.append(verify.at_least(name, seg[0] - np.linalg.norm(seg[1:]), 0.0, scale=float(sc.max())))
+            elif cone == "EXP":
+                x1, x2, x3 = seg
+                with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                    slack = x1 - x2 * np.exp(x3 / x2) if x2 > 0 else (x1 if x3 <= 0 else -np.inf)
+                checks.append(verify.at_least(name, np.array([slack, x1, x2]), 0.0, scale=float(sc.max())))
             elif cone == "QR":
                 checks.append(verify.at_least(name, np.array([seg[0], seg[1], 2 * seg[0] * seg[1]
                                                               - seg[2:] @ seg[2:]]), 0.0,

@@ -286,3 +286,61 @@ def test_an_unbounded_relaxation_stops_the_search_at_once(tmp_path):
     assert r.status is Status.UNBOUNDED and r.nodes == 1 and r.objective is None
     assert any("relaxation is unbounded" in n for n in r.notes)
     assert any(n.startswith("unbounded: an integer-feasible point") for n in r.notes)
+
+
+EXP_CBF = """VER
+3
+
+OBJSENSE
+MIN
+
+VAR
+3 1
+EXP 3
+
+INT
+1
+2
+
+CON
+3 2
+L= 1
+L+ 2
+
+OBJACOORD
+2
+0 1.0
+2 -2.0
+
+ACOORD
+3
+0 1 1.0
+1 2 1.0
+2 2 -1.0
+
+BCOORD
+3
+0 -1.0
+1 3.0
+2 3.0
+"""
+
+
+def test_exponential_cone_in_cbf_reaches_brute_force(tmp_path):
+    """(t, y, z) in EXP (t >= y exp(z / y)), y = 1, z integer in [-3, 3], min t - 2 z: e - 2 at z = 1."""
+    r = misdp.solve_bnb(misdp.MisdpScenario(cbf_path=str(write(tmp_path, EXP_CBF))))
+    assert r.status is Status.OPTIMAL and r.verified
+    assert r.objective == pytest.approx(min(math.exp(z) - 2 * z for z in range(-3, 4)), rel=1e-7)
+    x = np.asarray(r.solution["x"], float)
+    assert x[2] == 1.0 and x[0] == pytest.approx(math.e, rel=1e-7)
+    data = misdp.read_cbf(write(tmp_path, EXP_CBF))
+    assert not misdp.check_solution(data, np.array([math.e - 0.01, 1.0, 1.0]), []).passed   # below the cone
+    assert misdp.check_solution(data, np.array([math.e + 0.01, 1.0, 1.0]), []).passed
+
+
+def test_exponential_cone_dimension_and_oa_refusal(tmp_path, cli):
+    bad = write(tmp_path, EXP_CBF.replace("VAR\n3 1\nEXP 3", "VAR\n3 2\nEXP 2\nF 1"), "bad.cbf")
+    with pytest.raises(misdp.CBFError, match="EXP.*dimension 2, expected 3"):
+        misdp.read_cbf(bad)
+    out = cli("solve", "misdp", "--scenario", str(write(tmp_path, EXP_CBF)), "--method", "oa")
+    assert out.returncode == 2 and "use branch-and-bound" in out.stderr and "Traceback" not in out.stderr
