@@ -53,6 +53,19 @@ def flatten(row) -> dict:
                 **{f"{name.replace('-', '_')}_gap": g for name, g in row["gaps"].items()})
 
 
+def exact_row(row) -> dict:
+    """One instance of a --bnb-only run (branch-and-bound, and OA with --oa) as flat numbers."""
+    b = row["bnb"]
+    out = dict(seed=row["seed"], optimum_w=b.objective if b.status == Status.OPTIMAL else None,
+               bnb_status=b.status.value, nodes=b.nodes, bnb_sdp=b.sdp_solves, bnb_s=row["bnb_s"],
+               lower_bound_w=b.lower_bound, upper_bound_w=b.upper_bound, bnb_gap=b.gap)
+    if "oa" in row:
+        o = row["oa"]
+        out.update(oa_status=o.status.value, oa_s=row["oa_s"], oa_milp=o.metrics.get("milp_solves"),
+                   oa_sdp=o.sdp_solves, oa_w=o.objective, oa_lower_bound_w=o.lower_bound)
+    return out
+
+
 def write_row(path, flat):
     """Append one finished instance to ``path``, with a header when the file is new."""
     new = not os.path.exists(path)
@@ -116,6 +129,8 @@ def main(argv=None):
                   f"({o.metrics.get('master_time_s', 0):.1f} s), {o.sdp_solves} conic solves, {row['oa_s']:.1f} s, "
                   f"time oa/bnb {row['oa_s'] / row['bnb_s']:.2f}, same optimum as bnb: {agree}", flush=True)
         if args.bnb_only:
+            if args.csv:
+                write_row(args.csv, exact_row(row))
             continue
         if not args.no_enum:
             t = time.perf_counter()
@@ -143,9 +158,12 @@ def main(argv=None):
               f"{row['ao_gap']:>7.2%} " + " ".join(f"{g:>7.2%}" for g in row["gaps"].values()), flush=True)
         if args.csv:
             write_row(args.csv, flat)
-    if args.csv:                                         # the summary covers every instance in the file
+    if args.csv and os.path.exists(args.csv):             # the summary covers every instance in the file
         with open(args.csv) as f:
             rows = [{k: _number(v) for k, v in r.items()} for r in csv.DictReader(f)]
+    if args.bnb_only:
+        summarize_exact(rows)
+        return
     if args.markdown:
         markdown(rows)
     summarize(rows, args.no_enum)
@@ -178,6 +196,25 @@ def _number(text):
         return float(text)
     except ValueError:
         return None if text == "" else text
+
+
+def summarize_exact(rows):
+    """--bnb-only: branch-and-bound's times, and OA's status, time ratio and how far its lower bound got."""
+    solved = [r for r in rows if r.get("optimum_w") is not None]
+    if not solved:
+        print("no instance certified by branch-and-bound")
+        return
+    med = lambda xs: float(np.median(xs))
+    print(f"\nbranch-and-bound: {len(solved)} of {len(rows)} certified, median time "
+          f"{med([r['bnb_s'] for r in solved]):.1f} s")
+    with_oa = [r for r in solved if r.get("oa_status") is not None]
+    if with_oa:
+        below = [(r["optimum_w"] - r["oa_lower_bound_w"]) / r["optimum_w"] for r in with_oa
+                 if r.get("oa_lower_bound_w") is not None]
+        print(f"OA: optimal on {sum(r['oa_status'] == 'optimal' for r in with_oa)} of {len(with_oa)}, a feasible "
+              f"choice on {sum(r.get('oa_w') is not None for r in with_oa)}, median time oa/bnb "
+              f"{med([r['oa_s'] / r['bnb_s'] for r in with_oa]):.2f}; its lower bound below the optimum by "
+              f"{100 * med(below):.0f} % (median)" if below else "")
 
 
 def summarize(rows, no_enum):
