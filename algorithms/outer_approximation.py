@@ -32,8 +32,13 @@ iteration solves the master to ``rel_gap``/10, raises the lower bound to its MIL
 master's assignment once (a seen assignment only gets separation cuts). The run stops when the upper bound (the best
 subproblem value) and the lower bound meet within ``rel_gap`` / ``abs_gap``, when the master is infeasible (no
 assignment left: the incumbent is optimal, or the problem is infeasible), or at a limit.
-Returned values: the best assignment re-solved through the cvxpy relaxation with its integers fixed (so every
-variable of ``problem`` has a value); bounds in the problem's own sense, as :class:`BranchAndBoundOutcome`.
+The master stays a relaxation whatever a subproblem returned (a cut from any dual-cone element is valid), so its
+bound proves optimality or infeasibility even after inaccurate subproblems; an inaccurate subproblem point within
+:data:`ACCEPT_INACCURATE` of the conic rows is an incumbent. An unbounded continuous relaxation is decided by
+:func:`~.branch_and_bound.prove_unbounded`.
+Returned values: the best subproblem point mapped back to the variables of ``problem`` through cvxpy's own inversion
+(:meth:`ConicForm.load`; a re-solve of that assignment only if cvxpy refuses it); bounds in the problem's own sense,
+as :class:`BranchAndBoundOutcome`.
 """
 from __future__ import annotations
 
