@@ -56,6 +56,7 @@ from . import backends, limits
 from .backends.certificate import psd_pack, psd_unpack
 from .branch_and_bound import (BOUND_MARGIN, BranchAndBoundOutcome, Relaxation, _emit, _finite,
                                prove_unbounded)
+from .progress import Progress
 from .result import Status, Termination
 
 logger = logging.getLogger(__name__)
@@ -477,15 +478,18 @@ class OAOutcome(BranchAndBoundOutcome):
 def solve(problem: cp.Problem, *, solver: str | None = None, master_solver: str | None = None,
           time_limit_s: float | None = None, iteration_limit: int | None = 1000, rel_gap: float = 1e-6,
           abs_gap: float = 1e-9, layer: MasterLayer | None = None, log=None,
-          relaxation: Relaxation | None = None) -> OAOutcome:
+          relaxation: Relaxation | None = None, progress: str = "outer approximation") -> OAOutcome:
     """Solve a mixed-integer cvxpy problem to ``rel_gap`` by outer approximation (see the module docstring).
 
     ``solver``: the conic solver of the subproblems (Clarabel; others are not supported here); ``master_solver``:
     HIGHS (default) or GUROBI. ``layer``: a :class:`MasterLayer` the master is built on. Limits: ``time_limit_s``
     (wall clock; each MILP and conic solve gets the remaining time), ``iteration_limit`` (master solves).
+    ``progress``: the name of the progress bar / log lines (:class:`~.progress.Progress`: masters, bounds, gap).
     """
     if solver not in (None, "CLARABEL", "clarabel"):
-        raise ValueError(f"outer approximation solves its subproblems with Clarabel (got solver '{solver}')")
+        from ..errors import UnsupportedModelError
+        raise UnsupportedModelError(f"outer approximation solves its subproblems with Clarabel (got solver "
+                                    f"'{solver}'): drop --solver, or use branch-and-bound for another conic solver")
     start = time.perf_counter()
     with limits.time_limit(time_limit_s):
         deadline = limits.deadline()
@@ -493,11 +497,13 @@ def solve(problem: cp.Problem, *, solver: str | None = None, master_solver: str 
         pool = CutPool(form)
         master = Master(form, relax, master_solver, layer)
         state = _State(form, relax, pool, master, rel_gap, abs_gap, log, start)
+        state.bar = Progress(progress, unit="masters")
         try:
             termination = state.run(iteration_limit, deadline)
         except KeyboardInterrupt:
             termination = Termination.INTERRUPTED
             state.say("interrupted: returning the incumbent and the bounds proven so far")
+        state.bar.finish(state.iterations, state.status_line)
     return state.outcome(termination, time.perf_counter() - start)
 
 
@@ -517,6 +523,14 @@ class _State:
 
     def say(self, message: str) -> None:
         _emit(self.log, message)
+
+    def status_line(self) -> str:
+        lower, upper = self.sign_value(self.lb), self.sign_value(self.ub)
+        if self.form.sign < 0:
+            lower, upper = upper, lower
+        gap = (self.ub - self.lb) / max(abs(self.ub), 1e-10) if math.isfinite(self.ub - self.lb) else None
+        return (f"{len(self.seen)} assignments, bounds [{lower:.8g}, {upper:.8g}], gap "
+                + ("-" if gap is None else f"{100 * gap:.3g} %"))
 
     def converged(self) -> bool:
         if not math.isfinite(self.ub):
@@ -612,6 +626,7 @@ class _State:
             if tuple(ints.astype(int)) not in self.seen:
                 cuts += self.evaluate(ints)
             cuts += pool.separate(x)
+            self.bar.update(self.iterations, self.status_line)
             self.say(f"OA iteration {self.iterations}: lower {self.sign_value(self.lb):.9g}, upper "
                      f"{self.sign_value(self.ub):.9g}, {len(cuts)} new cuts, {len(self.seen)} assignments, "
                      f"master {t_master:.2f} s")

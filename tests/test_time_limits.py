@@ -96,6 +96,18 @@ def test_a_long_enumeration_logs_progress_lines_when_stderr_is_not_a_terminal():
     assert short.returncode == 0 and "INFO" not in short.stderr, short.stderr
 
 
+def test_a_long_outer_approximation_logs_masters_bounds_and_gap():
+    """The CBF truss under OA and --time-limit 8: a progress line with masters, assignments, bounds and gap."""
+    out = subprocess.run([sys.executable, str(ROOT / "run.py"), "solve", "misdp", "--scenario", "2x4_2scen_3bars",
+                          "--method", "oa", "--time-limit", "8"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = _progress_lines(out.stderr, "outer approximation: ")
+    assert 1 <= len(lines) <= 3, out.stderr
+    assert re.match(r"INFO outer approximation: \d+ masters; \d+ assignments, bounds \[[0-9.e+-]+, (inf|[0-9.e+-]+)\], "
+                    r"gap .*, \ds elapsed$", lines[0]), lines
+
+
 def test_a_long_branch_and_bound_logs_nodes_bounds_and_gap():
     """The CBF truss (minutes) under --time-limit 8: a progress line with nodes, open nodes, both bounds, the gap and
     the elapsed time, then a closing line."""
