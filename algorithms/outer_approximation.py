@@ -433,6 +433,8 @@ class Master:
         self.solves += 1
         self.solve_time_s += time.perf_counter() - t0
         tc, sol = res.termination_condition, res.solution_status
+        if tc == TC.interrupted or _SIGINT.seen:    # a Ctrl-C the solver caught (HiGHS ends with a solve error)
+            raise KeyboardInterrupt
         has = sol in (SolutionStatus.optimal, SolutionStatus.feasible)
         x = None
         if has:
@@ -499,12 +501,42 @@ def solve(problem: cp.Problem, *, solver: str | None = None, master_solver: str 
         state = _State(form, relax, pool, master, rel_gap, abs_gap, log, start)
         state.bar = Progress(progress, unit="masters")
         try:
-            termination = state.run(iteration_limit, deadline)
+            with _SIGINT:
+                termination = state.run(iteration_limit, deadline)
         except KeyboardInterrupt:
             termination = Termination.INTERRUPTED
             state.say("interrupted: returning the incumbent and the bounds proven so far")
         state.bar.finish(state.iterations, state.status_line)
     return state.outcome(termination, time.perf_counter() - start)
+
+
+class _SigintWatch:
+    """``with _SIGINT:`` notes every SIGINT (and raises KeyboardInterrupt as Python does): HiGHS catches the
+    KeyboardInterrupt raised inside its solve and ends with a solve error, so the master checks ``seen`` after each
+    solve. Only in the main thread (elsewhere signals cannot be handled) and restored on exit."""
+
+    seen = False
+
+    def __enter__(self):
+        import signal
+        import threading
+        self.seen, self._old = False, None
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        import signal
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        self.seen = False
+
+
+_SIGINT = _SigintWatch()
 
 
 class _State:
