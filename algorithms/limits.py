@@ -63,3 +63,31 @@ def interruptible():
         yield stop
     except KeyboardInterrupt:
         stop.happened = True
+
+
+class SigintWatch:
+    """What :func:`sigint_watch` saw: ``seen`` is True once a SIGINT arrived inside its block."""
+
+    seen: bool = False
+
+
+@contextlib.contextmanager
+def sigint_watch():
+    """``with sigint_watch() as watch: ...`` - notes every SIGINT in ``watch.seen`` and raises KeyboardInterrupt as
+    Python does. For native solvers that catch the KeyboardInterrupt raised inside their solve and return an error
+    instead (HiGHS ends with a solve error): the caller checks ``watch.seen`` after each solve. Only in the main
+    thread (signals cannot be handled elsewhere); the previous handler is restored on exit."""
+    import signal
+    import threading
+    watch = SigintWatch()
+
+    def handler(signum, frame):
+        watch.seen = True
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGINT, handler) if threading.current_thread() is threading.main_thread() else None
+    try:
+        yield watch
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)

@@ -24,18 +24,22 @@ import scipy.sparse as sp
 from cvxpy.reductions.solution import Solution, failure_solution
 from cvxpy.reductions.solvers.conic_solvers.clarabel_conif import CLARABEL
 
-from .backends.certificate import psd_unpack
+from .backends.certificate import _triangle
 from .result import Status
 
 SETTINGS = {"algorithm", "time_limit", "rel_gap", "node_limit"}
 
 
 def _triangle_to_full(n: int) -> sp.csr_matrix:
-    """(n*n, n(n+1)/2) map from Clarabel's PSDTriangle vector to the column-major full matrix (psd_unpack's
-    convention, which the backends' tests pin)."""
-    m = n * (n + 1) // 2
-    cols = [psd_unpack(np.eye(m)[j], n).ravel(order="F") for j in range(m)]
-    return sp.csr_matrix(np.column_stack(cols))
+    """(n*n, n(n+1)/2) sparse map from Clarabel's PSDTriangle vector to the column-major full matrix (the convention
+    of :func:`~.backends.certificate.psd_unpack`, which the backends' tests pin): entry j of the triangle, at (r, c)
+    with scale 1 or sqrt 2, fills (r, c) and (c, r) with 1/scale."""
+    rows, cols, scale = _triangle(n)
+    j = np.arange(rows.size)
+    off = rows != cols
+    full = np.concatenate([rows + cols * n, (cols + rows * n)[off]])
+    return sp.csr_matrix((np.concatenate([1 / scale, 1 / scale[off]]), (full, np.concatenate([j, j[off]]))),
+                         shape=(n * n, rows.size))
 
 
 def conic_problem(data: dict) -> tuple[cp.Problem, cp.Expression, dict]:
@@ -69,7 +73,7 @@ def conic_problem(data: dict) -> tuple[cp.Problem, cp.Expression, dict]:
         row += k
     for k in dims.psd:
         m = k * (k + 1) // 2
-        full = cp.reshape(_triangle_to_full(k) @ slack[row:row + m], (k, k), order="F")
+        full = cp.reshape(_triangle_to_full(k) @ slack[row:row + m], (k, k), order="F")   # symmetric by construction
         cons.append(0.5 * (full + full.T) >> 0)
         row += m
     for _ in range(dims.exp):

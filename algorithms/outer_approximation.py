@@ -42,6 +42,7 @@ as :class:`BranchAndBoundOutcome`.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -147,10 +148,17 @@ class ConicForm:
             worst = max(worst, -float(gap) / scale)
         return float(worst)
 
+    @functools.cached_property
+    def _split(self) -> tuple[np.ndarray, sp.csc_matrix, sp.csc_matrix]:
+        """(free columns, A over them, A over the integer columns): built once, every subproblem reuses them."""
+        free = np.setdiff1d(np.arange(self.A.shape[1]), self.int_cols)
+        A = self.A.tocsc()
+        return free, A[:, free], A[:, self.int_cols]
+
     def full(self, ints: np.ndarray, x_free: np.ndarray) -> np.ndarray:
         """The column vector with the integer columns at ``ints`` and the others at ``x_free``."""
         x = np.zeros(self.A.shape[1])
-        x[np.setdiff1d(np.arange(x.size), self.int_cols)] = x_free
+        x[self._split[0]] = x_free
         x[self.int_cols] = ints
         return x
 
@@ -159,10 +167,9 @@ class ConicForm:
         (A over the free columns, b, c, free columns, objective constant)."""
         if ints is None:
             return self.A, self.b, self.c, np.arange(self.A.shape[1]), self.offset
-        free = np.setdiff1d(np.arange(self.A.shape[1]), self.int_cols)
-        A = self.A.tocsc()
-        b = self.b - A[:, self.int_cols] @ ints
-        return A[:, free], b, self.c[free], free, self.offset + float(self.c[self.int_cols] @ ints)
+        free, A_free, A_int = self._split
+        b = self.b - A_int @ ints
+        return A_free, b, self.c[free], free, self.offset + float(self.c[self.int_cols] @ ints)
 
 
 def conic_form(problem: cp.Problem, relaxation: Relaxation | None = None, lo: np.ndarray | None = None,
@@ -210,10 +217,6 @@ class Cut:
     coef: sp.csr_matrix
     rhs: float
     origin: str
-
-    def violation(self, x: np.ndarray) -> float:
-        """max(a'x - rhs, 0) relative to 1 + |rhs|."""
-        return max(float((self.coef @ x)[0]) - self.rhs, 0.0) / (1.0 + abs(self.rhs))
 
 
 class CutPool:
@@ -381,6 +384,7 @@ class Master:
         blk.objective = pyo.Objective(expr=self._expr(nz, form.c[nz]) if nz.size else 0.0, sense=pyo.minimize)
         self.model = model
         self.notes: list[str] = []
+        self.sigint = limits.SigintWatch()           # the run's watch (solve() sets it): a Ctrl-C HiGHS swallowed
         self._connect(self.name)
         self.solves, self.solve_time_s = 0, 0.0
 
@@ -433,7 +437,7 @@ class Master:
         self.solves += 1
         self.solve_time_s += time.perf_counter() - t0
         tc, sol = res.termination_condition, res.solution_status
-        if tc == TC.interrupted or _SIGINT.seen:    # a Ctrl-C the solver caught (HiGHS ends with a solve error)
+        if tc == TC.interrupted or self.sigint.seen:    # a Ctrl-C the solver caught (HiGHS: a solve error)
             raise KeyboardInterrupt
         has = sol in (SolutionStatus.optimal, SolutionStatus.feasible)
         x = None
@@ -501,42 +505,14 @@ def solve(problem: cp.Problem, *, solver: str | None = None, master_solver: str 
         state = _State(form, relax, pool, master, rel_gap, abs_gap, log, start)
         state.bar = Progress(progress, unit="masters")
         try:
-            with _SIGINT:
+            with limits.sigint_watch() as sigint:
+                master.sigint = sigint
                 termination = state.run(iteration_limit, deadline)
         except KeyboardInterrupt:
             termination = Termination.INTERRUPTED
             state.say("interrupted: returning the incumbent and the bounds proven so far")
         state.bar.finish(state.iterations, state.status_line)
     return state.outcome(termination, time.perf_counter() - start)
-
-
-class _SigintWatch:
-    """``with _SIGINT:`` notes every SIGINT (and raises KeyboardInterrupt as Python does): HiGHS catches the
-    KeyboardInterrupt raised inside its solve and ends with a solve error, so the master checks ``seen`` after each
-    solve. Only in the main thread (elsewhere signals cannot be handled) and restored on exit."""
-
-    seen = False
-
-    def __enter__(self):
-        import signal
-        import threading
-        self.seen, self._old = False, None
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def _handler(self, signum, frame):
-        self.seen = True
-        raise KeyboardInterrupt
-
-    def __exit__(self, *exc):
-        import signal
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
-        self.seen = False
-
-
-_SIGINT = _SigintWatch()
 
 
 class _State:

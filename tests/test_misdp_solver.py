@@ -74,3 +74,15 @@ def test_limits_and_bad_settings():
     assert problem.status in ("optimal", "user_limit")
     if problem.status == "user_limit":
         assert problem.solver_stats.extra_stats["termination"] == "node_limit"
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 164])
+def test_psd_triangle_map_matches_the_backends_unpacking(n):
+    """The sparse map of a PSD block's triangle to the full matrix equals psd_unpack (the pinned convention), with
+    2 entries per off-diagonal and 1 per diagonal element (n = 164: the k-partitioning block, built in O(n^2))."""
+    from isacopt.algorithms.backends.certificate import psd_unpack
+    from isacopt.algorithms.misdp_solver import _triangle_to_full
+    v = np.random.default_rng(n).standard_normal(n * (n + 1) // 2)
+    T = _triangle_to_full(n)
+    assert T.nnz == n * n
+    assert np.allclose(T @ v, psd_unpack(v, n).ravel(order="F"))
