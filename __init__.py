@@ -33,6 +33,7 @@ def study(name: str, out: str | None = None, *, quick: bool = False, workers: in
 
 def load_result(path):
     """A stored JSON result (``run.py solve --out`` / ``Result.save``) as a
-    :class:`~isacopt.algorithms.result.Result`."""
+    :class:`~isacopt.algorithms.result.Result` (old names of scenario keys mapped to today's, with a note)."""
     from .algorithms.result import Result
-    return Result.load(path)
+    from .registry import canonical_result
+    return canonical_result(Result.load(path))

@@ -18,11 +18,13 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .algorithms.result import Result
-from .data.loader import SCENARIO_DIR, available, load_scenario, read_toml
+from .data.loader import SCENARIO_DIR, available, canonical, load_scenario, note_deprecated, read_toml
 from .errors import UnknownNameError
 
 #: The shipped papers, imported on first lookup; each calls :func:`register` at import.
 PAPERS = ("detection", "localization", "misdp", "cluster_size", "robust_precoding", "bs_selection")
+#: Old method name -> its name today, for every problem that has the latter (README, "Scenario vocabulary").
+METHOD_ALIASES = {"exhaustive": "enumeration"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,9 @@ class Problem:
 
     def method(self, name: str | None) -> tuple[str, Method]:
         name = name or self.default_method
+        if name not in self.methods and METHOD_ALIASES.get(name) in self.methods:
+            note_deprecated("method", name, METHOD_ALIASES[name])
+            name = METHOD_ALIASES[name]
         if name not in self.methods:
             raise UnknownNameError(f"unknown method '{name}' for problem '{self.name}' "
                                    f"(methods: {', '.join(self.methods)})")
@@ -131,6 +136,14 @@ def problem(name: str) -> Problem:
 #: Checks against the solver's own claimed value: not repeated by :func:`verify_result` (the solver is not re-run;
 #: the objective is recomputed from the solution and compared with the stored one instead).
 SOLVER_CLAIMS = ("_vs_solver", "vs_relaxation_bound", "objective_vs_method")
+
+
+def canonical_result(result: Result) -> Result:
+    """A stored result with the old names of its scenario keys mapped to today's (a deprecation note each)."""
+    if result.problem not in PROBLEMS:
+        return result
+    scenario = canonical(PROBLEMS[result.problem].scenario_class, dict(result.scenario), "stored scenario")
+    return result if scenario == result.scenario else result.replace(scenario=scenario)
 
 
 def verify_result(result: Result):

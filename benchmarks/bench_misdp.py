@@ -100,7 +100,7 @@ def main(argv=None):
     sc, _ = load_scenario(bs.BSSelectionScenario, "bs-selection", "bs_selection", "bs_selection",
                           [f"num_bs={args.num_bs}", f"num_users={args.num_users}"])
     S, K = args.num_bs, args.num_users
-    print(f"BS selection, S={S}, K={K}, N={sc.antennas}: {S * (S - 1) ** K} (receiver, association) leaves")
+    print(f"BS selection, S={S}, K={K}, N={sc.tx_antennas}: {S * (S - 1) ** K} (receiver, association) leaves")
     head = (f"{'seed':>4} {'opt W':>9} {'enum SDP':>8} {'enum s':>7} {'bnb st':>8} {'nodes':>5} {'bnb SDP':>7} "
             f"{'bnb s':>6} {'SDP %':>6} {'AO W':>9} {'AO s':>5} {'AO gap':>7} {'S1 gap':>7} "
             f"{'S1b gap':>7} {'S3 gap':>7} {'S3b gap':>7} {'S2 gap':>7}")

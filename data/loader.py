@@ -2,18 +2,21 @@
 
 A scenario file holds the fields of one problem's scenario dataclass at top level, plus two reserved keys:
 ``problem`` (which problem it belongs to) and ``description``. Files are looked up by name in
-``data/scenarios/`` or given as a path.
+``data/scenarios/`` or given as a path. Wherever keys enter (files, ``--set``, study tables, stored results) an old
+name of a field (``schema.spec(aliases=...)``) is read as the field, with one deprecation line (:func:`canonical`).
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
 import difflib
+import multiprocessing
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from ..errors import ScenarioError, UnknownNameError
+from .schema import aliases
 
 DATA_DIR = Path(__file__).resolve().parent
 SCENARIO_DIR = DATA_DIR / "scenarios"
@@ -61,7 +64,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ScenarioError(f"--set '{text}' is not of the form KEY=VALUE (e.g. --set max_power_w=10)")
+        raise ScenarioError(f"--set '{text}' is not of the form KEY=VALUE (e.g. --set sinr_db=20)")
     raw = raw.strip()
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
@@ -71,19 +74,56 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def check_keys(cls, keys, origin: str) -> None:
-    """Every key must be a field of ``cls``; an unknown key names its closest match."""
-    names = [f.name for f in dataclasses.fields(cls)]
+    """Every key must be a field of ``cls`` or an old name of one; an unknown key names its closest match."""
+    names, old = [f.name for f in dataclasses.fields(cls)], aliases(cls)
     for key in keys:
-        if key not in names:
-            hint = difflib.get_close_matches(key, names, n=1)
+        if key not in names and key not in old:
+            hint = difflib.get_close_matches(key, names + list(old), n=1)
+            hint = [old[h][0] if h in old else h for h in hint]
             raise ScenarioError(f"{origin}: unknown field '{key}' for {cls.__name__}"
                                 + (f"; did you mean '{hint[0]}'?" if hint else "")
                                 + f" (fields: {', '.join(names)})")
 
 
+_NOTED: set[str] = set()
+
+
+def note_deprecated(what: str, old: str, new: str, how: str = "") -> None:
+    """One line (a logging warning, as the CLI's other notes) per old name and process: ``old`` still works. Not in
+    a study's worker processes: the main process noted every old name when it validated the study."""
+    if old in _NOTED or multiprocessing.parent_process() is not None:
+        return
+    _NOTED.add(old)
+    log.warning("deprecated %s '%s': read as '%s'%s; use the new name", what, old, new, how)
+
+
+def canonical(cls, values: dict[str, Any], origin: str) -> dict[str, Any]:
+    """``values`` with every old key (``spec(aliases=...)``) renamed to its field, its value converted where the unit
+    differs, and a deprecation note; an old and a new name of one field together are an error."""
+    out = dict(values)
+    for old, (new, alias) in aliases(cls).items():
+        if old not in out:
+            continue
+        if new in out:
+            raise ScenarioError(f"{origin}: '{old}' and '{new}' are two names of one field (the old and the new); "
+                                f"give only '{new}'")
+        value = out.pop(old)
+        if alias.convert is not None:
+            try:
+                out[new] = alias.convert(value)
+            except ValueError as exc:
+                raise ScenarioError(f"{origin}: field '{old}' = {value!r} {exc}") from None
+        else:
+            out[new] = value
+        unit = next(f.metadata.get("unit", "") for f in dataclasses.fields(cls) if f.name == new)
+        note_deprecated("scenario key", old, new, f" ({alias.unit} converted to {unit})" if alias.convert else "")
+    return out
+
+
 def build(cls, values: dict[str, Any], origin: str):
-    """Instantiate the scenario dataclass ``cls`` from ``values`` after checking the keys."""
+    """Instantiate the scenario dataclass ``cls`` from ``values`` after checking the keys (old names mapped)."""
     check_keys(cls, values, origin)
+    values = canonical(cls, values, origin)
     try:
         return cls(**values)
     except TypeError as exc:  # a required field is missing
@@ -104,6 +144,7 @@ def load_scenario(cls, problem: str, source: str | Path | None, default: str,
         raise ScenarioError(f"scenario file '{path}' is for problem '{owner}', not '{problem}'")
     raw.pop("description", None)
     check_keys(cls, raw, f"scenario file '{path}'")
+    raw = canonical(cls, raw, f"scenario file '{path}'")
     return build(cls, with_overrides(cls, raw, overrides, values), f"scenario '{path.stem}'"), path.stem
 
 
@@ -117,10 +158,11 @@ def with_overrides(cls, raw: dict[str, Any], overrides=(), values: dict[str, Any
         key, value = parse_override(text)
         check_keys(cls, [key], f"--set {text}")
         changed[key] = value
+    changed = canonical(cls, changed, "--set")
     from_cli = set(changed)
     if values:
         check_keys(cls, values, "study parameter")
-        changed.update(values)
+        changed.update(canonical(cls, values, "study parameter"))
     for f in dataclasses.fields(cls):
         sizes = f.metadata.get("sized_by", ())
         if f.name in file_keys and f.name not in changed and any(

@@ -2,14 +2,14 @@
 
 A scenario class declares each field with :func:`spec` (unit, allowed range or choices, help text) and calls
 :func:`validate` in ``__post_init__``. Every error is a :class:`~isacopt.errors.ScenarioError` that names the field,
-the value and what is allowed, e.g. ``max_power_w = -1.0 is out of range: must be > 0 (W)``.
+the value and what is allowed, e.g. ``false_alarm_prob = 1.5 is out of range: must be < 1``.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
 import typing
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import ScenarioError
 
@@ -18,7 +18,7 @@ _MISSING = dataclasses.MISSING
 
 def spec(default: Any = _MISSING, *, unit: str = "", low: float | None = None, high: float | None = None,
          low_open: bool = False, high_open: bool = False, choices: tuple | None = None, help: str = "",
-         length: int | None = None, optional: bool = False, sized_by: tuple[str, ...] = ()):
+         length: int | None = None, optional: bool = False, sized_by: tuple[str, ...] = (), aliases: tuple = ()):
     """A dataclass field carrying its validation rules in ``metadata``.
 
     ``low``/``high`` bound numbers (and every number inside a list); ``*_open`` makes the bound strict;
@@ -26,12 +26,43 @@ def spec(default: Any = _MISSING, *, unit: str = "", low: float | None = None, h
     ``sized_by``: fields that set this (optional) field's size, e.g. the CU positions by the CUs per BS: a value
     that comes from a scenario file is dropped (drawn afresh) when the user changes one of them
     (:func:`~isacopt.data.loader.with_overrides`).
+    ``aliases``: old names of the field (a name, or an :class:`Alias` that converts units), still read wherever
+    scenario keys enter, with a deprecation note (:func:`~isacopt.data.loader.canonical`).
     """
     meta = dict(unit=unit, low=low, high=high, low_open=low_open, high_open=high_open, choices=choices,
-                help=help, length=length, optional=optional, sized_by=tuple(sized_by))
+                help=help, length=length, optional=optional, sized_by=tuple(sized_by),
+                aliases=tuple(a if isinstance(a, Alias) else Alias(a) for a in aliases))
     if isinstance(default, (list, dict)):
         raise TypeError("use a tuple default")
     return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclasses.dataclass(frozen=True)
+class Alias:
+    """An old name of a scenario field; ``convert`` maps its value to the field's unit (raising ``ValueError`` with
+    the reason, e.g. ``is out of range: must be > 0 (W)``), ``unit`` is the old unit."""
+
+    name: str
+    convert: Callable[[Any], Any] | None = None
+    unit: str = ""
+
+
+def _watt_to_dbm(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError("is not a number: expected > 0 (W)")
+    if value <= 0:
+        raise ValueError("is out of range: must be > 0 (W)")
+    return 10.0 * math.log10(value) + 30.0
+
+
+def watts(name: str) -> Alias:
+    """An old power field in W, read into a dBm field: 10 log10(P / 1 W) + 30."""
+    return Alias(name, _watt_to_dbm, "W")
+
+
+def aliases(cls) -> dict[str, tuple[str, Alias]]:
+    """Old name -> (field, :class:`Alias`) of a scenario class."""
+    return {a.name: (f.name, a) for f in dataclasses.fields(cls) for a in f.metadata.get("aliases", ())}
 
 
 def describe_range(meta: dict) -> str:
@@ -147,5 +178,7 @@ def field_help(cls) -> list[tuple[str, str, str, str]]:
     rows = []
     for f in dataclasses.fields(cls):
         default = "required" if f.default is _MISSING else _plain(f.default)
-        rows.append((f.name, default, describe_range(dict(f.metadata)), f.metadata.get("help", "")))
+        old = ", ".join(a.name + (f" in {a.unit}" if a.unit else "") for a in f.metadata.get("aliases", ()))
+        text = f.metadata.get("help", "") + (f" (old name {old}: deprecated)" if old else "")
+        rows.append((f.name, default, describe_range(dict(f.metadata)), text))
     return rows

@@ -11,14 +11,14 @@ from .geometry import ula_steering
 from .units import db_to_linear
 
 
-def path_gain(distance_m, ref_loss_db: float, exponent: float, ref_distance_m: float = 1.0):
-    """Power gain of a one-way link: kappa * (d / d0)^(-nu), kappa = 10^(ref_loss_db / 10) (a loss: ref_loss_db < 0)."""
-    return db_to_linear(ref_loss_db) * (np.asarray(distance_m, float) / ref_distance_m) ** (-float(exponent))
+def path_gain(distance_m, ref_gain_db: float, exponent: float, ref_distance_m: float = 1.0):
+    """Power gain of a one-way link: kappa * (d / d0)^(-nu), kappa = 10^(ref_gain_db / 10) (ref_gain_db <= 0)."""
+    return db_to_linear(ref_gain_db) * (np.asarray(distance_m, float) / ref_distance_m) ** (-float(exponent))
 
 
-def round_trip_gain(d_tx_m, d_rx_m, ref_loss_db: float, ref_distance_m: float = 1.0):
+def round_trip_gain(d_tx_m, d_rx_m, ref_gain_db: float, ref_distance_m: float = 1.0):
     """Two-hop (transmitter -> target -> receiver) power gain kappa^2 d_ref^4 / (d_tx^2 d_rx^2) (detection paper, Sec. II)."""
-    return path_gain(d_tx_m, ref_loss_db, 2.0, ref_distance_m) * path_gain(d_rx_m, ref_loss_db, 2.0, ref_distance_m)
+    return path_gain(d_tx_m, ref_gain_db, 2.0, ref_distance_m) * path_gain(d_rx_m, ref_gain_db, 2.0, ref_distance_m)
 
 
 def complex_gaussian(rng: np.random.Generator, shape, variance=1.0):
@@ -46,13 +46,13 @@ def line_of_sight(gain, theta, num_antennas: int, spacing: float = 0.5, rng: np.
 
 
 def cell_user_channels(rng: np.random.Generator, bs, users, broadside, scenario) -> np.ndarray:
-    """(M, M, K, N) channels from every BS i to CU k of cell m (``users`` (M, K, 2)): path loss
-    ``user_path_loss_db`` / ``user_path_loss_exponent``, then Rayleigh fading or line of sight with a random phase
+    """(M, M, K, N) channels from every BS i to CU k of cell m (``users`` (M, K, 2)): path gain
+    ``user_path_gain_db`` / ``user_path_loss_exponent``, then Rayleigh fading or line of sight with a random phase
     (``channel_model``), ULAs with broadsides ``broadside`` (rad) and ``antenna_spacing_wavelengths``."""
     from .geometry import angle_from_broadside, distance
     s = scenario
     d = distance(bs[:, None, None], users[None])
-    gain = path_gain(d, s.user_path_loss_db, s.user_path_loss_exponent)
+    gain = path_gain(d, s.user_path_gain_db, s.user_path_loss_exponent)
     if s.channel_model == "rayleigh":
         return rayleigh(rng, gain, s.tx_antennas)
     theta_u = angle_from_broadside(bs[:, None, None], users[None], broadside[:, None, None])

@@ -22,6 +22,7 @@ Garbled or unstated in the extracted text, re-derived or chosen here (also state
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import cvxpy as cp
@@ -30,7 +31,7 @@ from scipy.special import ndtr, ndtri
 
 from ..algorithms import lifted, verify
 from ..algorithms.sdr import Assessment, constructive_rank_one, eigen_ratio, nearest_psd
-from ..data.schema import MAX_ANTENNAS, require, spec, validate
+from ..data.schema import MAX_ANTENNAS, require, spec, validate, watts
 from ..errors import ScenarioError
 from . import channels, geometry
 from ..registry import Method, Problem, register
@@ -63,7 +64,8 @@ class DetectionScenario:
     antenna_spacing_wavelengths: float = spec(0.5, low=0.0, low_open=True, unit="wavelengths")
     comm_noise_dbm: float = spec(-84.0, unit="dBm", help="sigma_c^2")
     radar_noise_dbm: float = spec(-102.0, unit="dBm", help="sigma_d^2")
-    max_power_w: float = spec(15.0, low=0.0, low_open=True, unit="W", help="P_max per BS")
+    max_power_dbm: float = spec(10 * math.log10(15.0) + 30, unit="dBm", help="P_max per BS (15 W)",
+                                aliases=(watts("max_power_w"),))
     sinr_db: float = spec(25.0, low=-50.0, high=100.0, unit="dB", help="Gamma, every CU")
     false_alarm_prob: float = spec(1e-3, low=0.0, high=1.0, low_open=True, high_open=True, help="p_FA")
     area_center_m: tuple[float, ...] = spec((0.0, 0.0), unit="m", length=2)
@@ -71,9 +73,11 @@ class DetectionScenario:
     area_samples: int = spec(9, low=1, help="Q sample locations (a perfect square)")
     scenario: str = spec("I", choices=("I", "II"), help="I: synchronized BSs (all links); II: direct links only")
     receiver: int = spec(1, choices=(1, 2), help="1: Type-I CUs (3); 2: Type-II CUs cancel sensing interference (4)")
-    user_path_loss_db: float = spec(-30.0, high=0.0, unit="dB", help="kappa-hat, BS-CU path loss at 1 m")
+    user_path_gain_db: float = spec(-30.0, high=0.0, unit="dB", help="kappa-hat, BS-CU path gain at 1 m (<= 0)",
+                                    aliases=("user_path_loss_db",))
     user_path_loss_exponent: float = spec(3.0, low=0.0, unit="", help="nu")
-    target_path_loss_db: float = spec(-50.0, high=0.0, unit="dB", help="kappa, per-hop BS-target loss at 1 m")
+    target_path_gain_db: float = spec(-50.0, high=0.0, unit="dB", help="kappa, per-hop BS-target gain at 1 m (<= 0)",
+                                      aliases=("target_path_loss_db",))
     rcs: float = spec(1.0, low=0.0, low_open=True, help="zeta^2, target reflection gain (all links)")
 
     def __post_init__(self):
@@ -100,6 +104,10 @@ class DetectionScenario:
     @property
     def num_bs(self) -> int:
         return len(self.bs_positions_m)
+
+    @property
+    def max_power_w(self) -> float:
+        return float(dbm_to_watt(self.max_power_dbm))
 
 
 # ================================================================================================ instance
@@ -155,7 +163,7 @@ def draw_instance(scenario: DetectionScenario, rng: np.random.Generator) -> Dete
     theta = geometry.angle_from_broadside(bs[None], samples[:, None], broadside[None])     # (Q, L)
     steering = geometry.ula_steering(N, theta, s.antenna_spacing_wavelengths)
     dist = geometry.distance(bs[None], samples[:, None])                                    # (Q, L)
-    beta = channels.round_trip_gain(dist[:, None, :], dist[:, :, None], s.target_path_loss_db)  # [q, m, l]
+    beta = channels.round_trip_gain(dist[:, None, :], dist[:, :, None], s.target_path_gain_db)  # [q, m, l]
     return DetectionInstance(s, users, h, samples, theta, steering, beta)
 
 

@@ -21,7 +21,7 @@ def scenario(name="bs_selection", **changes):
 
 def small(S, K, seed, **changes):
     """Small instances: N = K + 2 antennas, epsilon = 10 m^2 (most choices feasible)."""
-    sc = scenario(**{"num_bs": S, "num_users": K, "antennas": K + 2, "crlb_max_m2": 10.0, **changes})
+    sc = scenario(**{"num_bs": S, "num_users": K, "tx_antennas": K + 2, "crlb_max_m2": 10.0, **changes})
     return bs.draw_instance(sc, np.random.default_rng(seed))
 
 
@@ -36,7 +36,7 @@ def test_fim_matches_derivatives_of_echo_model(rng, receiver):
     """(29)/(34)-(39) against F = (2/sigma^2) Re(Jac^H Jac) of the echo mean (27), Jac by central differences in p
     and exact in alpha; X_t X_t^H = L Q_t with orthogonal rows across transmitters; a large delay factor makes
     the tau-dot term of (30) count."""
-    inst = small(3, 2, 1, samples=24, antennas=4)
+    inst = small(3, 2, 1, samples=24, tx_antennas=4)
     S, _, N = inst.shape
     L = inst.scenario.samples
     Q = random_covariances(rng, S, N)

@@ -20,7 +20,7 @@ def test_list_and_solvers():
     assert out.returncode == 0
     assert "detection" in out.stdout and "--method sdr" in out.stdout and "detection_k1" in out.stdout
     out = run("list", "-v")
-    assert "max_power_w" in out.stdout and "(W)" in out.stdout
+    assert "max_power_dbm" in out.stdout and "(dBm)" in out.stdout and "old name max_power_w in W" in out.stdout
     # the default scenario's resolved values, the class default beside them where they differ
     out = run("list", "--scenario", "robust_precoding")
     assert out.returncode == 0 and out.stdout.startswith("robust-precoding:") and "detection:" not in out.stdout
@@ -43,14 +43,14 @@ def _bad_scenario(tmp_path, text):
     (("solve", "detection", "--solver", "cplex"), "unknown solver 'cplex'"),
     (("solve", "detection", "--solver", "highs"), "needs a conic solver"),
     (("solve", "detection", "--set", "max_power_w=-3"), "max_power_w' = -3 is out of range: must be > 0 (W)"),
-    (("solve", "detection", "--set", "max_power_w=lots"), "max_power_w' = 'lots' is not a number"),
+    (("solve", "detection", "--set", "max_power_dbm=lots"), "max_power_dbm' = 'lots' is not a number"),
     (("solve", "detection", "--set", "false_alarm_prob=1.5"), "false_alarm_prob' = 1.5 is out of range"),
     (("solve", "detection", "--set", "false_alarm_prob=0"), "false_alarm_prob' = 0 is out of range"),
     (("solve", "detection", "--set", "users_per_bs=40"), "users_per_bs' = 40 exceeds tx_antennas = 32"),
-    (("solve", "detection", "--set", "max_pwr_w=3"), "unknown field 'max_pwr_w' for DetectionScenario; did you mean 'max_power_w'?"),
+    (("solve", "detection", "--set", "max_pwr_dbm=3"), "unknown field 'max_pwr_dbm' for DetectionScenario; did you mean 'max_power_dbm'?"),
     (("solve", "detection", "--set", "scenario=III"), "scenario' = 'III' is not allowed: expected one of 'I', 'II'"),
     (("solve", "detection", "--set", "receiver=3"), "receiver' = 3 is not allowed"),
-    (("solve", "detection", "--set", "max_power_w"), "not of the form KEY=VALUE"),
+    (("solve", "detection", "--set", "max_power_dbm"), "not of the form KEY=VALUE"),
     (("solve", "detection", "--scenario", "no_such_setup"), "unknown scenario 'no_such_setup'"),
     (("solve", "detection", "--scenario", "missing/file.toml"), "scenario file 'missing/file.toml' does not exist"),
     (("solve", "detection", "--set", "bs_positions_m=[[0,0],[0,0],[5,5]]"), "coincident BSs"),
@@ -65,10 +65,10 @@ def test_user_mistakes_get_one_line(cli, args, expected):
 
 
 def test_malformed_scenario_files(tmp_path, cli):
-    typo = _bad_scenario(tmp_path, 'problem = "detection"\nmax_powr_w = 3.0\n')
+    typo = _bad_scenario(tmp_path, 'problem = "detection"\nmax_powr_dbm = 30.0\n')
     out = cli("solve", "detection", "--scenario", typo)
-    assert out.returncode == 2 and "unknown field 'max_powr_w'" in out.stderr and "max_power_w" in out.stderr
-    broken = _bad_scenario(tmp_path, 'problem = "detection"\nmax_power_w = = 3\n')
+    assert out.returncode == 2 and "unknown field 'max_powr_dbm'" in out.stderr and "max_power_dbm" in out.stderr
+    broken = _bad_scenario(tmp_path, 'problem = "detection"\nmax_power_dbm = = 3\n')
     out = cli("solve", "detection", "--scenario", broken)
     assert out.returncode == 2 and "is not valid TOML" in out.stderr and len(out.stderr.strip().splitlines()) == 1
     other = _bad_scenario(tmp_path, 'problem = "cluster-size"\n')
@@ -101,7 +101,7 @@ def test_solve_writes_self_contained_json(tmp_path):
             sinr = gains[m][k] / (np.sum(gains) - gains[m][k] + sens + noise)      # Type-I receiver, eq. (3)
             assert 10 * np.log10(sinr) >= sc["sinr_db"] - 1e-5
     power = np.sum(np.abs(w) ** 2, axis=(1, 2)) + np.real(np.trace(R, axis1=1, axis2=2))
-    assert np.all(power <= sc["max_power_w"] * (1 + 1e-6))
+    assert np.all(power <= 10 ** ((sc["max_power_dbm"] - 30) / 10) * (1 + 1e-6))
     a, weights = c(ch["target_steering"]), np.asarray(ch["sensing_weights"])       # (Q, L, N), (Q, L)
     X = np.einsum("lin,lip->lnp", w, w.conj()) + R
     energy = sc["rx_antennas"] * np.einsum("ql,ql->q", weights, np.real(np.einsum("qln,lnp,qlp->ql", a, X, a.conj())))
@@ -115,8 +115,8 @@ def test_cli_edges():
     assert out.returncode == 0 and out.stdout.startswith("isacopt ")
     out = run("solve", "detection", "--seed", "-1")
     assert out.returncode == 2 and out.stderr.strip() == "error: --seed -1 must be a non-negative integer"
-    out = run("solve", "detection", "--debug", "--set", "max_pwr_w=3")          # --debug after the verb
-    assert out.returncode == 2 and "did you mean 'max_power_w'" in out.stderr
+    out = run("solve", "detection", "--debug", "--set", "max_pwr_dbm=3")        # --debug after the verb
+    assert out.returncode == 2 and "did you mean 'max_power_dbm'" in out.stderr
 
 
 def test_help_imports_no_solver_stack():

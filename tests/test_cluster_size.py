@@ -31,7 +31,7 @@ from isacopt.models import cluster_size as cs
 from conftest import solver_params
 
 ROOT = Path(__file__).resolve().parents[1]
-METHODS = ("exhaustive", "milp", "search")
+METHODS = ("enumeration", "milp", "search")
 
 
 def scenario(**kw):
@@ -200,7 +200,7 @@ def _agree(results, tables, sc):
     for r in results.values():
         assert r.verified, r.violations
         assert set(r.solution) == {"J", "K", "Q", "L"}
-    best = values["exhaustive"]
+    best = values["enumeration"]
     for m, v in values.items():
         assert v == pytest.approx(best, rel=1e-9), (m, values)
     # when the optimum is unique, the tuples agree too
@@ -239,8 +239,8 @@ def test_three_methods_agree_on_p2(M, case):
     sc = scenario(tx_antennas=M, program="P2", **P2_CASES[case])
     results = _run_all(sc)
     _agree(results, cs.build_tables(sc), sc)
-    if results["exhaustive"].status is Status.OPTIMAL:
-        m = results["exhaustive"].metrics
+    if results["enumeration"].status is Status.OPTIMAL:
+        m = results["enumeration"].metrics
         assert m["comm_rate_nats"] >= sc.comm_rate_min_nats and m["sensing_ase"] >= sc.sensing_ase_min
 
 
@@ -261,7 +261,7 @@ def test_milp_solvers(solver):
     """HiGHS and (when licensed, size-limited is enough at M_t = 12) Gurobi: optimal with a zero gap."""
     sc = scenario(tx_antennas=12, rho=0.4)
     r = cs.solve(sc, "milp", None, solver)
-    ex = cs.solve(sc, "exhaustive")
+    ex = cs.solve(sc, "enumeration")
     assert r.status is Status.OPTIMAL and r.solver == solver and r.verified
     assert r.gap <= 1e-9 and r.upper_bound >= r.objective * (1 - 1e-9)
     assert r.objective == pytest.approx(ex.objective, rel=1e-9)
@@ -351,7 +351,7 @@ def test_paper_optimum_k12_l1_and_sixty_percent():
 def test_sensing_prefers_interference_nulling():
     """Sec. V / Fig. 4: maximizing the sensing ASE (rho = 0) uses a sensing cluster Q > 1 and gains over Q = 1."""
     sc = scenario(tx_antennas=20, rho=0.0)
-    r = cs.solve(sc, "exhaustive")
+    r = cs.solve(sc, "enumeration")
     tables = cs.build_tables(sc)
     q1 = max(tables.sensing_ase(10, k, 1) for k in range(1, 19))
     assert r.solution["Q"] > 1 and r.objective > 1.2 * q1
@@ -438,7 +438,7 @@ def test_evaluate_method_agrees_with_the_optimizers():
     """``evaluate`` (Figs. 2-4) at the exhaustive optimum returns the same objective; every other feasible tuple
     evaluates no higher; a tuple beyond the spatial DoF (16a) is reported infeasible, not an index error."""
     base = scenario(tx_antennas=12, rho=0.4)
-    best = cs.solve(base, "exhaustive")
+    best = cs.solve(base, "enumeration")
     J, K, Q, L = (best.solution[k] for k in "JKQL")
     at_best = cs.solve(scenario(tx_antennas=12, rho=0.4, targets=J, users=K, sensing_cluster=Q, comm_cluster=L),
                        "evaluate")

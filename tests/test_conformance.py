@@ -14,10 +14,10 @@ SMALL = {
     "localization": ["--set", "tx_antennas=8", "--set", "users_per_bs=2"],
     "misdp": ["--scenario", "example_small_cbf"],
     "cluster-size": ["--set", "tx_antennas=12"],
-    "robust-precoding": ["--set", "users_per_cell=2", "--set", "tx_antennas=4", "--set", "rx_antennas=4",
+    "robust-precoding": ["--set", "users_per_bs=2", "--set", "tx_antennas=4", "--set", "rx_antennas=4",
                          "--set", "frame_length=4", "--set", "max_iterations=2", "--set", "polish_iterations=2",
                          "--set", "error_samples=20"],
-    "bs-selection": ["--set", "num_bs=3", "--set", "num_users=2", "--set", "antennas=4"],
+    "bs-selection": ["--set", "num_bs=3", "--set", "num_users=2", "--set", "tx_antennas=4"],
 }
 #: What a solve may return: a solution (optimal or feasible), or a proof that none exists.
 LEGAL = {Status.OPTIMAL, Status.FEASIBLE, Status.INFEASIBLE}
@@ -68,7 +68,7 @@ def test_paper_models_implement_the_algorithm_protocols(tmp_path):
     assert isinstance(d.DetectionModel(d.draw_instance(det, rng), "sdr"), RelaxationModel)
     assert isinstance(lz.LocalizationModel(lz.draw_instance(loc, rng), "sdr", rng), RelaxationModel)
     sel, _ = load_scenario(bs.BSSelectionScenario, "bs-selection", None, "bs_selection", values=dict(
-        num_bs=3, num_users=2, antennas=4))
+        num_bs=3, num_users=2, tx_antennas=4))
     inst = bs.draw_instance(sel, rng)
     assert isinstance(bs.MixedIntegerModel(inst), MixedIntegerConicModel)
     assert isinstance(bs.PenaltyAO(inst), AlternatingHeuristic)
@@ -100,7 +100,7 @@ def test_run_py_verify_fails_a_hand_edited_result(cli, tmp_path):
         d["channels"]["h"]["re"][0][0][0][0] += 0.5 * abs(d["channels"]["h"]["re"][0][0][0][0]) + 1e-6
 
     edits = {"objective": lambda d: d.update(objective=d["objective"] * 1.01), "beams": scale_beams,
-             "channel": edit_channel, "scenario": lambda d: d["scenario"].update(max_power_w=d["scenario"]["max_power_w"] / 2)}
+             "channel": edit_channel, "scenario": lambda d: d["scenario"].update(max_power_dbm=d["scenario"]["max_power_dbm"] - 3)}
     for name, edit in edits.items():
         out = cli("verify", _tampered(original, tmp_path, edit))
         assert out.returncode == 3 and "FAILS" in out.stdout, (name, out.stdout, out.stderr)

@@ -217,7 +217,7 @@ def test_los_users_see_the_transmit_pattern(rng):
     inst = rp.draw_instance(sc, rng)
     G = rng.standard_normal((sc.tx_antennas, 4)) + 1j * rng.standard_normal((sc.tx_antennas, 4))
     R = G @ G.conj().T
-    phi = np.deg2rad(np.asarray(sc.user_angles_deg).reshape(sc.cells, sc.cells, sc.users_per_cell))
+    phi = np.deg2rad(np.asarray(sc.user_angles_deg).reshape(sc.cells, sc.cells, sc.users_per_bs))
     gain = np.where(np.eye(sc.cells, dtype=bool)[:, :, None], 1.0, 10 ** (sc.inter_cell_gain_db / 10))
     received = np.real(np.einsum("mnki,ij,mnkj->mnk", inst.h.conj(), R, inst.h))
     np.testing.assert_allclose(received, gain * geometry.transmit_pattern(R, phi.ravel()).reshape(phi.shape),

@@ -57,8 +57,8 @@ def test_grid_jobs_and_seeds(tmp_path):
     assert study.seed_of(1).generate_state(4).tolist() == study.seed_of(1).generate_state(4).tolist()
     assert study.seed_of(0).generate_state(4).tolist() != study.seed_of(1).generate_state(4).tolist()
     zipped = load_study(study_file(tmp_path, SMALL.format(draws=1).replace(
-        "sinr_db = [0.0, 20.0, 45.0, 75.0]", 'mode = "zip"\nsinr_db = [0.0, 20.0]\nmax_power_w = [1.0, 2.0]')))
-    assert zipped.points() == [{"sinr_db": 0.0, "max_power_w": 1.0}, {"sinr_db": 20.0, "max_power_w": 2.0}]
+        "sinr_db = [0.0, 20.0, 45.0, 75.0]", 'mode = "zip"\nsinr_db = [0.0, 20.0]\nmax_power_dbm = [30.0, 33.0]')))
+    assert zipped.points() == [{"sinr_db": 0.0, "max_power_dbm": 30.0}, {"sinr_db": 20.0, "max_power_dbm": 33.0}]
 
 
 def test_study_records_statuses_and_aggregates(tmp_path):
@@ -152,8 +152,8 @@ def test_a_failed_dask_start_leaves_a_folder_a_plain_rerun_accepts(tmp_path):
     (("methods = [\"sdr\", \"zf\"]", "methods = [\"sdr\", \"mrt\"]"), "unknown method 'mrt'"),
     (("sinr_db = [0.0, 20.0, 45.0, 75.0]", "sinr_db = []"), "sinr_db is an empty grid"),
     (("sinr_db = [0.0, 20.0, 45.0, 75.0]", "sinr_dbb = [0.0]"), "unknown field 'sinr_dbb'"),
-    (("sinr_db = [0.0, 20.0, 45.0, 75.0]", "sinr_db = [0.0]\nmax_power_w = [1.0, -2.0]"),
-     "max_power_w' = -2.0 is out of range"),
+    (("sinr_db = [0.0, 20.0, 45.0, 75.0]", "sinr_db = [0.0]\nfalse_alarm_prob = [0.1, 2.0]"),
+     "false_alarm_prob' = 2.0 is out of range"),
     (("draws = 1", "draws = 0"), "draws = 0 must be an integer >= 1"),
     (("\"bs_power_w\"]", "\"sinr_db\"]"), "metric 'sinr_db' has the name of a scenario field"),
     (("problem = \"detection\"", "problem = \"detecton\""), "unknown problem 'detecton'"),

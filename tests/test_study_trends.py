@@ -50,8 +50,8 @@ def proposed_beats_benchmarks(s, x):
 @pytest.mark.parametrize("name, x, direction", [("detection_fig3", "sinr_db", -1), ("detection_fig8", "sinr_db", -1),
                                                 ("detection_fig4", "false_alarm_prob", +1),
                                                 ("detection_fig9", "false_alarm_prob", +1),
-                                                ("detection_fig5", "max_power_w", +1),
-                                                ("detection_fig10", "max_power_w", +1)])
+                                                ("detection_fig5", "max_power_dbm", +1),
+                                                ("detection_fig10", "max_power_dbm", +1)])
 def test_detection_trends(tmp_path, name, x, direction):
     """Figs. 3/8: p_D falls as Gamma grows; Figs. 4/9: p_D rises with p_FA; Figs. 5/10: p_D rises with P_max; in
     all, the proposed SDR is at least as good as ZF and sensing-only, and Scenario I beats Scenario II."""

@@ -248,7 +248,7 @@ def test_sigint_during_robust_precoding_ao_returns_the_last_round(tmp_path):
     5 s, exit 0, with the last completed round's design recovered and verified, termination `interrupted`."""
     out_file = tmp_path / "r.json"
     elapsed, code, out, err = _interrupt(["solve", "robust-precoding", "--method", "blp-cbf", "--set",
-                                          "tx_antennas=16", "--set", "users_per_cell=4", "--set", "ao_tolerance=0",
+                                          "tx_antennas=16", "--set", "users_per_bs=4", "--set", "ao_tolerance=0",
                                           "--set", "max_iterations=40", "--out", str(out_file)], after_line="INFO AO:")
     assert elapsed < 5, elapsed
     assert code == 0, err

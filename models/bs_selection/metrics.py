@@ -82,7 +82,7 @@ def echo_mean(inst: BSSelectionInstance, s: int, p: np.ndarray, alpha: np.ndarra
     bs = sc.bs
     broadside = geometry.facing(bs, np.zeros(2))
     theta = geometry.angle_from_broadside(bs, p[None], broadside)
-    a = geometry.ula_steering(sc.antennas, theta, sc.antenna_spacing_wavelengths)
+    a = geometry.ula_steering(sc.tx_antennas, theta, sc.antenna_spacing_wavelengths)
     dist = geometry.distance(bs, p[None])
     out = 0.0
     for t in range(len(bs)):

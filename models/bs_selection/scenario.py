@@ -35,7 +35,8 @@ class BSSelectionScenario:
     target_position_m: tuple[float, ...] | None = spec(
         None, unit="m", optional=True, length=2, help="target position; omit to draw it uniformly in the disc")
     min_distance_m: float = spec(5.0, low=0.0, unit="m", help="random CUs / target keep this distance from every BS")
-    antennas: int = spec(8, low=1, high=64, help="N, ULA antennas per BS")
+    tx_antennas: int = spec(8, low=1, high=64, help="N, ULA antennas per BS (transmit and receive)",
+                            aliases=("antennas",))
     antenna_spacing_wavelengths: float = spec(0.5, low=0.0, low_open=True, unit="wavelengths")
     samples: int = spec(1024, low=1, help="L, radar samples")
     comm_noise_dbm: float = spec(-85.0, unit="dBm", help="sigma_c^2, every CU")
@@ -43,9 +44,11 @@ class BSSelectionScenario:
     max_power_dbm: float = spec(45.0, unit="dBm", help="P, per-BS power budget (C1)")
     sinr_db: float = spec(8.0, low=-30.0, high=60.0, unit="dB", help="Gamma_k, every CU (C3)")
     crlb_max_m2: float = spec(1.0, low=0.0, low_open=True, unit="m^2", help="epsilon, CRLB threshold (C2)")
-    user_path_loss_db: float = spec(-40.0, high=0.0, unit="dB", help="chosen: BS-CU path loss at 1 m")
+    user_path_gain_db: float = spec(-40.0, high=0.0, unit="dB", help="chosen: BS-CU path gain at 1 m (<= 0)",
+                                    aliases=("user_path_loss_db",))
     user_path_loss_exponent: float = spec(3.0, low=0.0, help="BS-CU path-loss exponent (Rayleigh fading)")
-    target_path_loss_db: float = spec(-20.0, high=0.0, unit="dB", help="chosen: per-hop BS-target loss at 1 m")
+    target_path_gain_db: float = spec(-20.0, high=0.0, unit="dB", help="chosen: per-hop BS-target gain at 1 m (<= 0)",
+                                      aliases=("target_path_loss_db",))
     target_path_loss_exponent: float = spec(2.0, low=0.0, help="per-hop BS-target path-loss exponent (LoS)")
     rcs: float = spec(1.0, low=0.0, low_open=True, help="chosen: target reflection gain |RCS| on every link")
     penalty_mu: float = spec(3e4, low=0.0, low_open=True, unit="W",
@@ -111,13 +114,13 @@ class BSSelectionInstance:
     @property
     def shape(self):
         s = self.scenario
-        return s.num_bs, s.num_users, s.antennas
+        return s.num_bs, s.num_users, s.tx_antennas
 
     @functools.cached_property
     def geometry(self) -> dict:
         """Target angles, steering vectors (S, N), their position derivatives (S, 2, N) and delay gradients."""
         s = self.scenario
-        bs, N, d = s.bs, s.antennas, s.antenna_spacing_wavelengths
+        bs, N, d = s.bs, s.tx_antennas, s.antenna_spacing_wavelengths
         broadside = geometry.facing(bs, np.zeros(2))
         theta = geometry.angle_from_broadside(bs, self.target[None], broadside)            # (S,)
         a = geometry.ula_steering(N, theta, d)                                              # (S, N)
@@ -152,7 +155,7 @@ def draw_instance(scenario: BSSelectionScenario, rng: np.random.Generator) -> BS
     |alpha_{s,s'}|^2 = rcs g(d_s) g(d_s') (per-hop exponent 2) and uniform random phases."""
     s = scenario
     bs = s.bs
-    S, K, N = s.num_bs, s.num_users, s.antennas
+    S, K, N = s.num_bs, s.num_users, s.tx_antennas
     if s.user_positions_m is not None:
         users = np.asarray(s.user_positions_m, float)
     else:
@@ -161,9 +164,9 @@ def draw_instance(scenario: BSSelectionScenario, rng: np.random.Generator) -> BS
         target = np.asarray(s.target_position_m, float)
     else:
         target = _uniform_in_disc(rng, s.area_radius_m, 1, bs, s.min_distance_m)[0]
-    gain = channels.path_gain(geometry.distance(bs[:, None], users[None]), s.user_path_loss_db,
+    gain = channels.path_gain(geometry.distance(bs[:, None], users[None]), s.user_path_gain_db,
                               s.user_path_loss_exponent)
     h = channels.rayleigh(rng, gain, N)
-    g = channels.path_gain(geometry.distance(bs, target), s.target_path_loss_db, s.target_path_loss_exponent)
+    g = channels.path_gain(geometry.distance(bs, target), s.target_path_gain_db, s.target_path_loss_exponent)
     alpha = np.sqrt(s.rcs * g[:, None] * g[None]) * np.exp(2j * np.pi * rng.random((S, S)))
     return BSSelectionInstance(s, users, target, h, alpha)

@@ -13,7 +13,7 @@ from .programs import ClusterChoice, objective_values, solve_exhaustive, solve_m
 
 # ================================================================================================ result
 METHODS = {
-    "exhaustive": "every feasible (J, K, Q, L) evaluated from the ASE tables (ground truth)",
+    "enumeration": "every feasible (J, K, Q, L) evaluated from the ASE tables (ground truth)",
     "milp": "Pyomo MILP over the ASE tables (L projected out, linked (J, Q), (K, P), (K, Q) choices), HiGHS or Gurobi",
     "search": "the paper's structure: Prop. 1 (L closed form), Prop. 3 (bisection in K), bound-pruned (J, Q)",
     "evaluate": "no optimization: the ASEs at the fixed tuple (targets, users, sensing_cluster, comm_cluster), with "
@@ -96,7 +96,7 @@ def solve(scenario: ClusterSizeScenario, method: str, rng: np.random.Generator |
     tables = build_tables(s)
     fresh = _tables.cache_info().currsize > cached
     t0 = time.perf_counter()
-    if method == "exhaustive":
+    if method == "enumeration":
         choice = solve_exhaustive(tables, s)
     elif method == "search":
         choice = solve_search(tables, s)

@@ -35,7 +35,7 @@ class LocalizationScenario:
                                           help="(width along x, height along y) of the area random CUs are drawn in")
     user_min_distance_m: float = spec(10.0, low=0.0, unit="m", help="random CUs: minimum distance to every BS")
     channel_model: str = spec("rayleigh", choices=("rayleigh", "los"), help="BS-CU channel (chosen: Rayleigh)")
-    user_path_loss_db: float = spec(-60.05, high=0.0, unit="dB",
+    user_path_gain_db: float = spec(-60.05, high=0.0, unit="dB", aliases=("user_path_loss_db",),
                                     help="BS-CU path gain at 1 m (chosen: free space at 24 GHz)")
     user_path_loss_exponent: float = spec(2.0, low=0.0, help="BS-CU path-loss exponent (chosen: free space)")
     carrier_ghz: float = spec(24.0, low=0.0, low_open=True, unit="GHz", help="f_c")

@@ -36,7 +36,8 @@ class RobustPrecodingScenario:
     """Setup of Sec. VI (numbers the extraction garbled are chosen and marked in the scenario files)."""
 
     cells: int = spec(2, low=1, help="J, cells (one BS and one target each)")
-    users_per_cell: int = spec(3, low=1, help="K, single-antenna users per cell")
+    users_per_bs: int = spec(3, low=1, help="K, single-antenna users per cell (its one BS)",
+                             aliases=("users_per_cell",))
     tx_antennas: int = spec(6, low=1, high=MAX_ANTENNAS, help="N_tx")
     rx_antennas: int = spec(6, low=1, high=MAX_ANTENNAS, help="N_rx")
     carrier_ghz: float = spec(5.6, low=0.0, low_open=True, unit="GHz",
@@ -90,7 +91,7 @@ class RobustPrecodingScenario:
         require(self.psk_order & (self.psk_order - 1) == 0, name, "psk_order", self.psk_order,
                 "must be a power of two (2, 4, 8, ...)")
         if self.channel_model == "los":
-            n_angles = J * J * self.users_per_cell
+            n_angles = J * J * self.users_per_bs
             require(self.user_angles_deg is not None and len(self.user_angles_deg) == n_angles, name,
                     "user_angles_deg", self.user_angles_deg,
                     f"channel_model = 'los' needs J*J*K = {n_angles} angles (row-major phi[m][n][k], in (-90, 90) deg)")
@@ -137,7 +138,7 @@ class Instance:
     @property
     def shape(self):
         s = self.scenario
-        return s.cells, s.users_per_cell, s.tx_antennas, s.rx_antennas
+        return s.cells, s.users_per_bs, s.tx_antennas, s.rx_antennas
 
     def h_stacked(self) -> np.ndarray:
         """CoMP channels (J K, J N): user j = m K + k, all BSs stacked."""
@@ -155,7 +156,7 @@ def draw_instance(scenario: RobustPrecodingScenario, rng: np.random.Generator) -
     """Rayleigh (or LoS at ``user_angles_deg``) channels, unit gain intra-cell and inter_cell_gain across cells,
     random path phases, M-PSK data."""
     s = scenario
-    J, K, N, L = s.cells, s.users_per_cell, s.tx_antennas, s.frame_length
+    J, K, N, L = s.cells, s.users_per_bs, s.tx_antennas, s.frame_length
     g = db_to_linear(s.inter_cell_gain_db)
     gain = np.where(np.eye(J, dtype=bool)[:, :, None], 1.0, g) * np.ones((J, J, K))
     if s.channel_model == "los":
