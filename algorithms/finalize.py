@@ -14,10 +14,25 @@ Every method of every paper ends in :func:`finalize`. The rules:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from . import verify
 from .result import GAP_TOLERANCE, Result, Status, Termination, relative_gap
+
+
+@dataclass
+class Assessment:
+    """What a paper recomputes from a solution with NumPy against its original, unrelaxed constraints: the one
+    return type of every paper's ``assess`` (and of :meth:`~.protocols.RelaxationModel.assess`), handed to
+    :func:`finalize` as ``assessment=``."""
+
+    objective: float
+    metrics: dict[str, Any]
+    checks: list[verify.Check]
+    notes: list[str] = field(default_factory=list)
+    proven: bool = True              # an optimal solve proves this point optimal (False: a heuristic's point)
+    bound: float | None = None       # a valid bound on the optimum in the objective's units (e.g. a relaxation value)
 
 
 def bounds_in_sense(objective: float | None, bound: float | None, sense: str) -> tuple[float | None, float | None]:
@@ -25,18 +40,28 @@ def bounds_in_sense(objective: float | None, bound: float | None, sense: str) ->
     return (bound, objective) if sense == "min" else (objective, bound)
 
 
-def finalize(base: dict[str, Any], *, status: Status, objective: float | None = None,
-             checks: Iterable[verify.Check] | None = None, bound: float | None = None, proven: bool = True,
+def finalize(base: dict[str, Any], *, status: Status, assessment: Assessment | None = None,
+             bound: float | None = None, proven: bool | None = None,
              termination: Termination = Termination.CONVERGED, tol: float = GAP_TOLERANCE,
              notes: Iterable[str] = (), **fields) -> Result:
     """A :class:`Result` from what a method found; see the module docstring for the rules.
 
     ``base``: the Result fields every outcome of the method shares (problem, method, objective_name, sense, scenario,
-    channels, solver, ...); ``status``: what the solve(s) returned; ``checks``: the NumPy re-checks of the original,
-    unrelaxed constraints (:mod:`.verify`); ``bound``: a valid bound on the optimum in the problem's sense (lower for
-    ``min``); ``proven``: an ``optimal`` solve proves this point optimal (exact SDR, exact search). ``fields``: any
-    further Result fields (solution, metrics, history, nodes, ...).
+    channels, solver, ...); ``status``: what the solve(s) returned; ``assessment``: the paper's :class:`Assessment`
+    of the solution (objective, metrics, the NumPy re-checks of the original constraints, notes, proven, bound), None
+    when no solution came back; ``bound``: a valid bound on the optimum in the problem's sense (lower for ``min``)
+    and ``proven``: an ``optimal`` solve proves this point optimal (exact SDR, exact search) - given here they
+    override the assessment's (a search's bound, a heuristic's ``proven=False``). ``fields``: any further Result
+    fields (solution, metrics (merged over the assessment's), history, nodes, ...).
     """
+    objective = None
+    if assessment is not None:
+        objective, checks = assessment.objective, assessment.checks
+        bound = assessment.bound if bound is None else bound
+        proven = assessment.proven if proven is None else proven
+        notes = list(assessment.notes) + list(notes)
+        fields["metrics"] = {**assessment.metrics, **fields.get("metrics", {})}
+    proven = True if proven is None else proven
     notes = list(base.get("notes", [])) + list(notes)
     base = {k: v for k, v in base.items() if k != "notes"}
     if not status.has_solution or objective is None:
@@ -44,8 +69,6 @@ def finalize(base: dict[str, Any], *, status: Status, objective: float | None = 
             notes.append(f"the method returned {status.value} without an objective; reported as an error")
             status, termination = Status.ERROR, Termination.SOLVER_FAILURE
         return Result(status=status, termination=termination, notes=notes, **base, **fields)
-    if checks is None:
-        raise TypeError("finalize: a solution needs its verification checks (checks=...)")
     report = verify.verify(list(checks))
     sense = base.get("sense", "min")
     gap = relative_gap(objective, bound)

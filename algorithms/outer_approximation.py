@@ -35,7 +35,7 @@ assignment left: the incumbent is optimal, or the problem is infeasible), or at 
 The master stays a relaxation whatever a subproblem returned (a cut from any dual-cone element is valid), so its
 bound proves optimality or infeasibility even after inaccurate subproblems; an inaccurate subproblem point within
 :data:`ACCEPT_INACCURATE` of the conic rows is an incumbent. An unbounded continuous relaxation is decided by
-:func:`~.branch_and_bound.prove_unbounded`.
+:func:`~.unboundedness.prove_unbounded`.
 Returned values: the best subproblem point mapped back to the variables of ``problem`` through cvxpy's own inversion
 (:meth:`ConicForm.load`; a re-solve of that assignment only if cvxpy refuses it); bounds in the problem's own sense,
 as :class:`BranchAndBoundOutcome`.
@@ -55,8 +55,7 @@ import scipy.sparse as sp
 
 from . import backends, limits
 from .backends.certificate import psd_pack, psd_unpack
-from .branch_and_bound import (BOUND_MARGIN, BranchAndBoundOutcome, Relaxation, _emit, _finite,
-                               prove_unbounded)
+from .branch_and_bound import BOUND_MARGIN, BranchAndBoundOutcome, Relaxation, _emit, _finite
 from .progress import Progress
 from .result import Status, Termination
 
@@ -589,6 +588,7 @@ class _State:
             return Termination.CONVERGED
         if ans.status == Status.UNBOUNDED:                       # decided from the recession direction
             remaining = None if deadline is None else max(deadline - time.monotonic(), 1.0)
+            from .unboundedness import prove_unbounded
             status, why = prove_unbounded(self.relax.problem, self.relax, self.relax.lo0, self.relax.hi0, remaining)
             self.unbounded = status or Status.UNBOUNDED_INACCURATE
             self.notes += ["the continuous relaxation is unbounded (proven by the solver)", why]

@@ -5,9 +5,11 @@ by ``isinstance`` at the boundary of :func:`~.sdr.solve_relaxation` and in ``tes
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 import cvxpy as cp
+
+from .finalize import Assessment
 
 
 @runtime_checkable
@@ -16,7 +18,7 @@ class RelaxationModel(Protocol):
 
     ``bind()`` loads the instance into the (DPP) template's Parameters; ``recover()`` -> (solution, claimed)
     reads the optimum and applies the rank-one recovery; ``assess(solution, claimed)`` ->
-    :class:`~.sdr.Assessment` recomputes objective, metrics and checks with NumPy against the unrelaxed problem;
+    :class:`~.finalize.Assessment` recomputes objective, metrics and checks with NumPy against the unrelaxed problem;
     ``precheck()`` -> None or the reason a simple certificate proves the instance infeasible; ``describe()`` ->
     (scenario dict, channels dict) for the self-contained result.
     """
@@ -31,7 +33,7 @@ class RelaxationModel(Protocol):
 
     def recover(self) -> tuple[dict[str, Any], float]: ...
 
-    def assess(self, solution: dict[str, Any], claimed: float) -> Any: ...
+    def assess(self, solution: dict[str, Any], claimed: float) -> Assessment: ...
 
     def precheck(self) -> str | None: ...
 
@@ -51,10 +53,11 @@ class MixedIntegerConicModel(Protocol):
 @runtime_checkable
 class AlternatingHeuristic(Protocol):
     """An alternating (block-coordinate) heuristic for :func:`~.ao.alternate`: ``start()`` -> (state, Status),
-    ``blocks()`` the block steps ``state -> (state, Status)``, ``objective(state)`` -> (merit, history record)."""
+    ``blocks()`` the :class:`~.ao.Block` objects (``name``, ``solve(state) -> Step``), ``objective(state)`` ->
+    (merit, history record)."""
 
     def start(self) -> tuple[Any, Any]: ...
 
-    def blocks(self) -> Sequence[Callable[[Any], tuple[Any, Any]]]: ...
+    def blocks(self) -> Sequence[Any]: ...
 
     def objective(self, state: Any) -> tuple[float, dict]: ...

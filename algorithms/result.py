@@ -117,7 +117,8 @@ class Result:
     ``violations`` come from :mod:`isacopt.algorithms.verify`. Branch-and-bound fills ``nodes``, ``sdp_solves``,
     ``lower_bound``, ``upper_bound``, ``gap``; AO fills ``history``. ``termination`` says why the run stopped;
     ``attempts`` holds the conic solver attempts (:class:`~.backends.conic.Attempt` records as dicts) when the
-    method made a single conic solve.
+    method made a single conic solve; ``solver_calls`` tabulates every attempt of the run, any method (one row per
+    solver, rung and status: count, time, iterations; :func:`~.backends.conic.summarize`).
     """
 
     problem: str
@@ -147,6 +148,7 @@ class Result:
     channels: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     attempts: list[dict[str, Any]] = field(default_factory=list)
+    solver_calls: list[dict[str, Any]] = field(default_factory=list)
 
     def replace(self, **changes) -> "Result":
         return dataclasses.replace(self, **changes)

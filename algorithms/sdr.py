@@ -7,7 +7,7 @@ module) and never knows which paper it serves. The model provides:
 - ``bind()``: load this instance's data into the template's Parameters;
 - ``recover()`` -> ``(solution, claimed)``: read the optimal variables, apply the rank-one recovery, and convert the
   solver's optimal value into the quantity the model's ``assess`` will recompute (``claimed``);
-- ``assess(solution, claimed)`` -> :class:`Assessment`: objective, metrics and :class:`~.verify.Check` list, recomputed
+- ``assess(solution, claimed)`` -> :class:`~.finalize.Assessment`: objective, metrics and :class:`~.verify.Check` list, recomputed
   from the solution with plain NumPy against the original, unrelaxed constraints, and whether an optimal solve
   proves the point optimal (``proven``; else the relaxation's ``bound`` and the gap decide, :func:`.finalize`);
 - ``describe()`` -> ``(scenario dict, channels dict)`` for the self-contained JSON result;
@@ -18,27 +18,13 @@ module) and never knows which paper it serves. The model provides:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from . import backends, limits, verify
+from . import backends, limits
 from .finalize import finalize
 from .protocols import RelaxationModel
 from .result import Result, Status, Termination
-
-
-@dataclass
-class Assessment:
-    """What a model recomputes from a solution (NumPy, original constraints), for :func:`.finalize`."""
-
-    objective: float
-    metrics: dict[str, Any]
-    checks: list[verify.Check]
-    notes: list[str] = field(default_factory=list)
-    proven: bool = True              # an optimal solve proves this point optimal (False after Gaussian randomization)
-    bound: float | None = None       # a valid bound on the optimum in the objective's units (the relaxation value)
 
 
 def constructive_rank_one(w_matrix: np.ndarray, h: np.ndarray, floor: float = 0.0):
@@ -100,9 +86,8 @@ def solve_relaxation(model, solver: str | None = None) -> Result:
                Termination.SOLVER_FAILURE if status in (Status.ERROR, Status.NO_SOLUTION) else Termination.CONVERGED)
         return finalize(base, status=status, time_s=time.perf_counter() - start, termination=why)
     solution, claimed = model.recover()
-    a = model.assess(solution, claimed)
-    return finalize(base, status=status, objective=a.objective, checks=a.checks, bound=a.bound, proven=a.proven,
-                    notes=a.notes, solution=solution, metrics=a.metrics, time_s=time.perf_counter() - start)
+    return finalize(base, status=status, assessment=model.assess(solution, claimed), solution=solution,
+                    time_s=time.perf_counter() - start)
 
 
 def gaussian_candidates(rng: np.random.Generator, matrix: np.ndarray, count: int) -> np.ndarray:

@@ -142,7 +142,7 @@ def precoding_rows(instances: int, seed: int, method: str = "blp-cbf", repeat: i
             for threads in ("1", ""):                                  # one thread first: it pays the compilation
                 os.environ["ISACOPT_THREADS"] = threads
                 t0 = time.perf_counter()
-                d = rp.Design(inst, method)
+                d = rp.Design.for_method(inst, method)
                 a = rp._StageA(d).solve(d.initial_state())
                 b = rp._StageB(d).solve(a.state) if a.objective is not None else None
                 times[threads].append(time.perf_counter() - t0)

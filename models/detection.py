@@ -30,7 +30,8 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from ..algorithms import lifted, verify
-from ..algorithms.sdr import Assessment, constructive_rank_one, eigen_ratio, nearest_psd
+from ..algorithms.finalize import Assessment
+from ..algorithms.sdr import constructive_rank_one, eigen_ratio, nearest_psd
 from ..data.schema import MAX_ANTENNAS, require, spec, validate, watts
 from ..errors import ScenarioError
 from . import channels, geometry
@@ -73,10 +74,10 @@ class DetectionScenario:
     area_samples: int = spec(9, low=1, help="Q sample locations (a perfect square)")
     scenario: str = spec("I", choices=("I", "II"), help="I: synchronized BSs (all links); II: direct links only")
     receiver: int = spec(1, choices=(1, 2), help="1: Type-I CUs (3); 2: Type-II CUs cancel sensing interference (4)")
-    user_path_gain_db: float = spec(-30.0, high=0.0, unit="dB", help="kappa-hat, BS-CU path gain at 1 m (<= 0)",
+    user_path_gain_db: float = spec(-30.0, high=0.0, unit="dB", help="kappa-hat, BS-CU path gain at 1 m",
                                     aliases=("user_path_loss_db",))
     user_path_loss_exponent: float = spec(3.0, low=0.0, unit="", help="nu")
-    target_path_gain_db: float = spec(-50.0, high=0.0, unit="dB", help="kappa, per-hop BS-target gain at 1 m (<= 0)",
+    target_path_gain_db: float = spec(-50.0, high=0.0, unit="dB", help="kappa, per-hop BS-target gain at 1 m",
                                       aliases=("target_path_loss_db",))
     rcs: float = spec(1.0, low=0.0, low_open=True, help="zeta^2, target reflection gain (all links)")
 

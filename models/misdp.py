@@ -261,7 +261,7 @@ def _solve(scenario: MisdpScenario, method: str, search):
     verify its point against the original CBF data; one :class:`Result`."""
     import time
 
-    from ..algorithms.finalize import finalize
+    from ..algorithms.finalize import Assessment, finalize
     from ..algorithms.result import Status
     from ..data.loader import scenario_dict
 
@@ -294,7 +294,7 @@ def _solve(scenario: MisdpScenario, method: str, search):
         notes.append("the relaxed optimum is not rank one: no certificate for the PSDVARRANK1 problem")
         return finalize(base, status=Status.ERROR, termination=out.termination, **fields)
     bound = out.lower_bound if data.sense == "min" else out.upper_bound
-    return finalize(base, status=out.status, objective=out.objective, checks=checks, bound=bound,
+    return finalize(base, status=out.status, assessment=Assessment(out.objective, {}, checks), bound=bound,
                     termination=out.termination, tol=max(scenario.rel_gap, 1e-12),
                     solution={"x": x, "X": X, "integers": data.integers}, **fields)
 

@@ -371,11 +371,11 @@ def test_result_and_verification_can_fail():
     assert back.solution == r.solution and back.status is Status.OPTIMAL
     from isacopt.algorithms import verify
     bad = cs.ClusterChoice(Status.OPTIMAL, (J, K, Q, L), claimed=r.objective * 1.01)
-    assert not verify.verify(cs.assess(sc, bad, tables)[2]).passed           # a wrong claimed objective
+    assert not verify.verify(cs.assess(sc, bad, tables).checks).passed           # a wrong claimed objective
     too_big = cs.ClusterChoice(Status.OPTIMAL, (2, 4, 2, 2), claimed=None)           # 8 + 2 + 1 = 11 <= 12 is fine ...
-    assert verify.verify(cs.assess(sc, too_big, tables)[2]).passed
+    assert verify.verify(cs.assess(sc, too_big, tables).checks).passed
     too_big = cs.ClusterChoice(Status.OPTIMAL, (2, 5, 2, 2), claimed=None)           # ... 10 + 2 + 1 = 13 > 12 is not
-    check = verify.verify(cs.assess(sc, too_big, tables)[2])
+    check = verify.verify(cs.assess(sc, too_big, tables).checks)
     assert not check.passed and check.worst == "dof_16a"
 
 

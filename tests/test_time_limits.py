@@ -261,7 +261,7 @@ def test_sigint_during_robust_precoding_ao_returns_the_last_round(tmp_path):
 
 
 def test_the_precoding_ao_driver_keeps_the_last_completed_round_on_ctrl_c():
-    from isacopt.algorithms.ao_precoding import Step, alternate
+    from isacopt.algorithms.ao import Step, alternate
 
     class First:
         name = "A"
@@ -281,8 +281,8 @@ def test_the_precoding_ao_driver_keeps_the_last_completed_round_on_ctrl_c():
         def solve(self, state):
             return Step(state, None, Status.OPTIMAL)
 
-    out = alternate(First(3), Second(), 0, max_iter=10, tol=0.0)
+    out = alternate(0, [First(3), Second()], sense="max", max_iter=10, tol=0.0)
     assert out.interrupted and out.status is Status.OPTIMAL and (out.state, out.objective) == (2, 2.0), out
-    assert not out.converged and "keeping the design of round 2" in out.notes[-1]
-    out = alternate(First(1), Second(), 0, max_iter=10)
+    assert not out.converged and "keeping the state of round 2" in out.notes[-1]
+    out = alternate(0, [First(1), Second()], sense="max", max_iter=10)
     assert out.interrupted and out.status is Status.NO_SOLUTION and out.objective is None, out

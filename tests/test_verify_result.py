@@ -69,33 +69,38 @@ BROKEN = [verify.at_most("p", 1.1, 1.0)]
 
 
 def test_finalize_status_rules():
-    from isacopt.algorithms.finalize import finalize
+    from isacopt.algorithms.finalize import Assessment, finalize
     from isacopt.algorithms.result import Termination
+    ok, broken = Assessment(2.0, {}, OK), Assessment(2.0, {}, BROKEN)
     # an exact method's optimal verified point is optimal; a heuristic's is feasible with its gap ...
-    assert finalize(BASE, status=Status.OPTIMAL, objective=2.0, checks=OK).status is Status.OPTIMAL
-    h = finalize(BASE, status=Status.OPTIMAL, objective=2.0, checks=OK, proven=False, bound=1.5)
+    assert finalize(BASE, status=Status.OPTIMAL, assessment=ok).status is Status.OPTIMAL
+    h = finalize(BASE, status=Status.OPTIMAL, assessment=ok, proven=False, bound=1.5)
     assert h.status is Status.FEASIBLE and h.gap == pytest.approx(0.25) and (h.lower_bound, h.upper_bound) == (1.5, 2.0)
-    assert finalize(BASE, status=Status.OPTIMAL, objective=2.0, checks=OK, proven=False).status is Status.FEASIBLE
+    assert finalize(BASE, status=Status.OPTIMAL, assessment=ok, proven=False).status is Status.FEASIBLE
+    # the assessment's own proven/bound count unless the caller overrides them
+    own = finalize(BASE, status=Status.OPTIMAL, assessment=Assessment(2.0, {"m": 1}, OK, proven=False, bound=1.0))
+    assert own.status is Status.FEASIBLE and own.lower_bound == 1.0 and own.metrics == {"m": 1}
     # ... and optimal only at a valid bound within the tolerance
-    tight = finalize(BASE, status=Status.OPTIMAL, objective=2.0, checks=OK, proven=False, bound=2.0 * (1 - 1e-9))
+    tight = finalize(BASE, status=Status.OPTIMAL, assessment=ok, proven=False, bound=2.0 * (1 - 1e-9))
     assert tight.status is Status.OPTIMAL and tight.gap < 1e-8
     # a bound past the objective (beyond the tolerance) is not a bound: not used, said so
-    wrong = finalize(BASE, status=Status.OPTIMAL, objective=2.0, checks=OK, proven=False, bound=2.5)
+    wrong = finalize(BASE, status=Status.OPTIMAL, assessment=ok, proven=False, bound=2.5)
     assert wrong.status is Status.FEASIBLE and wrong.gap is None and "wrong side" in wrong.notes[-1]
-    mx = finalize(dict(BASE, sense="max"), status=Status.OPTIMAL, objective=2.0, checks=OK, proven=False, bound=3.0)
+    mx = finalize(dict(BASE, sense="max"), status=Status.OPTIMAL, assessment=ok, proven=False, bound=3.0)
     assert mx.status is Status.FEASIBLE and (mx.lower_bound, mx.upper_bound) == (2.0, 3.0)
     # never upgrade an inaccurate solve; never call an unverified point optimal or feasible
-    assert finalize(BASE, status=Status.OPTIMAL_INACCURATE, objective=2.0, checks=OK,
+    assert finalize(BASE, status=Status.OPTIMAL_INACCURATE, assessment=ok,
                     bound=2.0).status is Status.OPTIMAL_INACCURATE
-    bad = finalize(BASE, status=Status.OPTIMAL, objective=2.0, checks=BROKEN)
+    bad = finalize(BASE, status=Status.OPTIMAL, assessment=broken)
     assert bad.status is Status.OPTIMAL_INACCURATE and bad.verified is False and "'p'" in bad.notes[-1]
-    assert finalize(BASE, status=Status.OPTIMAL, objective=2.0, checks=BROKEN,
+    assert finalize(BASE, status=Status.OPTIMAL, assessment=broken,
                     proven=False).status is Status.FEASIBLE_INACCURATE
     # no solution: the solver's status and why it stopped, kept apart
     lim = finalize(BASE, status=Status.NO_SOLUTION, termination=Termination.TIME_LIMIT)
     assert lim.status is Status.NO_SOLUTION and lim.termination is Termination.TIME_LIMIT and lim.objective is None
-    with pytest.raises(TypeError):                      # a solution always comes with its checks
-        finalize(BASE, status=Status.OPTIMAL, objective=2.0)
+    # a solve that claims a point without an assessment is an error, never a silent success
+    claim = finalize(BASE, status=Status.OPTIMAL)
+    assert claim.status is Status.ERROR and claim.termination is Termination.SOLVER_FAILURE
 
 
 def test_old_result_files_load():

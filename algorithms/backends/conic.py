@@ -1,9 +1,11 @@
 """The conic retry ladder: Clarabel, then tighter settings, then the next solver; every attempt a record."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+import threading
 import time
 import warnings
 import weakref
@@ -106,6 +108,48 @@ class Attempt:
     def to_dict(self) -> dict:
         return {"solver": self.solver, "rung": self.rung, "status": self.status.value, "time_s": self.time_s,
                 "iterations": self.iterations, "bound": self.bound, "tight": self.tight, "error": self.error}
+
+
+#: The attempt lists of the :func:`recording` blocks now open in this process.
+_RECORDERS: list[list[Attempt]] = []
+_RECORDERS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def recording():
+    """``with recording() as attempts:`` - every ladder attempt made while the block runs (any thread of this
+    process, any solve: node relaxations, AO blocks, batches), in order; :func:`summarize` tabulates them."""
+    attempts: list[Attempt] = []
+    with _RECORDERS_LOCK:
+        _RECORDERS.append(attempts)
+    try:
+        yield attempts
+    finally:
+        with _RECORDERS_LOCK:
+            _RECORDERS.remove(attempts)
+
+
+def _noted(attempt: Attempt) -> Attempt:
+    """``attempt``, also appended to every open :func:`recording`."""
+    if _RECORDERS:
+        with _RECORDERS_LOCK:
+            for attempts in _RECORDERS:
+                attempts.append(attempt)
+    return attempt
+
+
+def summarize(attempts: list[Attempt]) -> list[dict]:
+    """One row per (solver, rung, status): count, solver time and iterations summed, in order of first use
+    (``Result.solver_calls``: how a many-solve method's answers came about; a failed call names its first error)."""
+    rows: dict[tuple, dict] = {}
+    for a in attempts:
+        row = rows.setdefault((a.solver, a.rung, a.status.value), {
+            "solver": a.solver, "rung": a.rung, "status": a.status.value, "count": 0, "time_s": 0.0,
+            "iterations": 0, "error": a.error})
+        row["count"] += 1
+        row["time_s"] += a.time_s
+        row["iterations"] += a.iterations or 0
+    return list(rows.values())
 
 
 def solver_crashed(exc: BaseException) -> bool:
@@ -220,7 +264,7 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    attempts.append(Attempt(name, kind, Status.NO_SOLUTION, error="deadline reached"))
+                    attempts.append(_noted(Attempt(name, kind, Status.NO_SOLUTION, error="deadline reached")))
                     out = last if last is not None else ConicOutcome(Status.NO_SOLUTION, name, solver_time,
                                                                      time.perf_counter() - start)
                     return ConicOutcome(out.status, out.solver, solver_time, time.perf_counter() - start,
@@ -244,8 +288,8 @@ def solve_conic(problem: cp.Problem, solver: str | None = None, *, fallback: boo
             tight = bound is not None and _bound_is_tight(problem, bound, bound_tol)
             if bound is not None and (best_bound is None or _better(problem, bound, best_bound[0])):
                 best_bound = (bound, _snapshot(problem))
-            attempts.append(Attempt(name, kind, status, elapsed, getattr(stats, "num_iters", None), bound, tight,
-                                    error))
+            attempts.append(_noted(Attempt(name, kind, status, elapsed, getattr(stats, "num_iters", None), bound,
+                                           tight, error)))
             last = ConicOutcome(status, name, solver_time, time.perf_counter() - start, list(attempts), bound)
             if status in (Status.OPTIMAL, Status.INFEASIBLE, Status.UNBOUNDED) or tight:
                 return last
@@ -346,8 +390,8 @@ def solve_conic_batch(jobs: list, solver: str | None = None, *, workers: int | N
                 raw = None
         stats = problem.solver_stats if raw is not None else None
         solve_time = (stats.solve_time or 0.0) if stats is not None else 0.0
-        first = Attempt("CLARABEL", kind, status, solve_time, getattr(stats, "num_iters", None),
-                        error=None if raw is not None else "the solver call failed")
+        first = _noted(Attempt("CLARABEL", kind, status, solve_time, getattr(stats, "num_iters", None),
+                               error=None if raw is not None else "the solver call failed"))
         if status in (Status.OPTIMAL, Status.INFEASIBLE, Status.UNBOUNDED):
             outcome = ConicOutcome(status, "CLARABEL", solve_time, prep_share + time.perf_counter() - t0, [first])
         else:
@@ -431,7 +475,7 @@ def solve_conic_data(A, b: np.ndarray, q: np.ndarray, dims, *, deadline: float |
         if deadline is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                out.attempts.append(Attempt("CLARABEL", kind, Status.NO_SOLUTION, error="deadline reached"))
+                out.attempts.append(_noted(Attempt("CLARABEL", kind, Status.NO_SOLUTION, error="deadline reached")))
                 out.status = Status.NO_SOLUTION if out.x is None else out.status
                 return out
             settings.time_limit = max(remaining, 1e-3)
@@ -441,13 +485,13 @@ def solve_conic_data(A, b: np.ndarray, q: np.ndarray, dims, *, deadline: float |
         except BaseException as exc:              # noqa: B036 -- a Clarabel panic is a BaseException
             if not solver_crashed(exc):
                 raise
-            out.attempts.append(Attempt("CLARABEL", kind, Status.ERROR, time.perf_counter() - t0,
-                                        error=f"{type(exc).__name__}: {exc}"))
+            out.attempts.append(_noted(Attempt("CLARABEL", kind, Status.ERROR, time.perf_counter() - t0,
+                                               error=f"{type(exc).__name__}: {exc}")))
             continue
         status = _CLARABEL_STATUS.get(str(sol.status).split(".")[-1], Status.ERROR)
         elapsed = float(sol.solve_time)
         out.solve_time_s += elapsed
-        out.attempts.append(Attempt("CLARABEL", kind, status, elapsed, int(sol.iterations)))
+        out.attempts.append(_noted(Attempt("CLARABEL", kind, status, elapsed, int(sol.iterations))))
         out.status, out.x, out.z = status, np.asarray(sol.x, float), np.asarray(sol.z, float)
         out.objective = float(np.asarray(q, float) @ out.x)
         if status in (Status.OPTIMAL, Status.INFEASIBLE, Status.UNBOUNDED, Status.NO_SOLUTION):

@@ -34,6 +34,7 @@ import cvxpy as cp
 import numpy as np
 
 from ...algorithms import backends, lifted, limits
+from ...algorithms.ao import FunctionBlock
 from ...algorithms.result import Result, Status, Termination
 from .. import geometry
 from .scenario import AO_STARTS, BSSelectionInstance
@@ -186,8 +187,9 @@ class PenaltyAO:
         return fractionality(state) <= BINARY_TOL
 
     def blocks(self):
-        steps = [self.step_w] if self.receiver is not None else [self.step_b, self.step_w]
-        return [self._anchored(step) for step in steps]
+        """Blocks (22) for b (unless the receiver is fixed) and (23) for W, for :func:`~...algorithms.ao.alternate`."""
+        steps = [("W", self.step_w)] if self.receiver is not None else [("b", self.step_b), ("W", self.step_w)]
+        return [FunctionBlock(name, self._anchored(step)) for name, step in steps]
 
     def _anchored(self, step):
         def run(state):
@@ -416,11 +418,14 @@ def run_ao(inst: BSSelectionInstance, solver: str | None = None, *, mu_w: float 
             if status != Status.OPTIMAL:
                 notes.append(f"start {name!r}: block (23) at the start returned {status.value}; start dropped")
                 continue
-            out = ao_driver.alternate(state, algo.blocks(), algo.objective, advance=algo.advance,
+            out = ao_driver.alternate(state, algo.blocks(), merit=algo.objective, advance=algo.advance,
                                       settled=algo.settled, stop_when_settled=algo.growth > 1,
+                                      slack=None if algo.growth > 1 else 1e-6,
                                       tol=sc.ao_tolerance if tol is None else tol,
                                       max_iter=sc.ao_max_iterations if max_iter is None else max_iter)
-            sdp += out.sdp_solves
+            sdp += out.solves
+            if out.interrupted:               # the run's Ctrl-C: end every start (the handler below)
+                raise KeyboardInterrupt
             frac = fractionality(out.state)
             choice = round_choice(data, out.state, receiver)
             # the exact inner SDP on the final rounded choice, and on every other choice the path rounded to

@@ -145,7 +145,7 @@ def run_bnb(inst: BSSelectionInstance, solver: str | None = None, *, receivers=N
         Termination.TIME_LIMIT if limits.expired() or (time_limit_s is not None and time_now() - start >= time_limit_s)
         else
         Termination.NODE_LIMIT if node_limit is not None else Termination.SOLVER_FAILURE)
-    notes.append(f"receiver root bounds (W): " + ", ".join(
+    notes.append("receiver root bounds (W): " + ", ".join(
         f"BS{s + 1} {_root_note(roots.get(s), P)}" for s in receivers))
     notes.append(f"{sdp} SDP solves: {len(roots)} receiver roots, {sdp - len(roots) - inner.sdp_solves} "
                  f"node relaxations, {inner.sdp_solves} inner SDPs (rounding)")

@@ -28,7 +28,6 @@ def _mi_template(S: int, K: int, r: int, integer: bool, receiver: int | None, se
     ``powers``: also variables ``beam_power`` (S, K) = tr W-tilde_{s,k} and ``sensing_power`` (S,) = tr R-tilde_s
     (units of P; zero for a BS that cannot transmit), so that a master problem can state (18) and C1 on them.
     """
-    m = 2 * S
     n2 = (2 * r) ** 2
     kind = dict(boolean=True) if integer else dict(nonneg=True)
     c = cp.Variable(S, name="receiver", **kind)                 # c_s = 1 - b_s (C5 becomes an exactly-one set)
@@ -120,7 +119,6 @@ class MixedIntegerModel:
     def choice_from(self, receiver_value, association_value, shares=None) -> Choice:
         """Round a relaxed point: receiver = largest c_s; each CU to the transmitting BS with the largest share of its
         desired signal (``shares`` (S, K)) or, without shares, the largest a_{s,k}."""
-        S = self.data.S
         rec = int(np.argmax(receiver_value)) if self.receiver is None else self.receiver
         score = np.asarray(shares if shares is not None else association_value, float).copy()
         score[rec] = -np.inf

@@ -46,8 +46,8 @@ METHODS = {name: (_method(name), text) for name, text in METHOD_HELP.items()}
 
 def _recheck(scenario, rng, result):
     inst = draw_instance(scenario, rng)
-    total, _, checks = assess(inst, result.solution)
-    return total, checks, inst.channels()
+    a = assess(inst, result.solution)
+    return a.objective, a.checks, inst.channels()
 
 
 register(Problem(

@@ -162,7 +162,6 @@ def _inner_template(S: int, K: int, r: int, slots: int, phase1: bool = False):
     ``phase1``: minimize lambda with every BS power <= lambda P instead (always feasible when the SINR and CRLB
     targets are reachable with some power; the choice is infeasible iff lambda* > 1).
     """
-    m = 2 * S
     n2, nv = (2 * r) ** 2, K + slots
     Z = [lifted.variable(r, f"W{k}") for k in range(K)] + [lifted.variable(r, f"R{j}") for j in range(slots)]
     t = cp.Variable(nv, name="trace")

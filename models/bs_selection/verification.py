@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...algorithms import verify
-from ...algorithms.finalize import finalize
+from ...algorithms.finalize import Assessment, finalize
 from ...algorithms.result import Result, Status, Termination
 from ..units import db_to_linear, dbm_to_watt, linear_to_db, watt_to_dbm
 from .scenario import BSSelectionInstance, PROBLEM
@@ -17,7 +17,8 @@ OBJECTIVE_NAME = "total transmit power (W)"
 
 
 def assess(inst: BSSelectionInstance, solution: dict, claimed_w: float | None = None):
-    """(objective W, metrics, checks) of a solution against the unrelaxed (8): C1-C8 recomputed with NumPy."""
+    """:class:`~isacopt.algorithms.finalize.Assessment` (objective W, metrics, checks) of a solution against the
+    unrelaxed (8): C1-C8 recomputed with NumPy."""
     sc = inst.scenario
     S, K, N = inst.shape
     w, R, b, a = solution["w"], solution["R"], np.asarray(solution["b"], float), np.asarray(solution["a"], float)
@@ -45,7 +46,7 @@ def assess(inst: BSSelectionInstance, solution: dict, claimed_w: float | None = 
                "crlb_m2": value, "receiver_bs": receiver + 1,
                "serving_bs": (np.argmax(a, axis=0) + 1).astype(int),
                "choice": Choice(receiver, tuple(int(x) for x in np.argmax(a, axis=0))).describe()}
-    return total, metrics, checks
+    return Assessment(total, metrics, checks)
 
 
 def make_result(inst: BSSelectionInstance, method: str, inner: InnerSolution | None, *, status: Status | None = None,
@@ -62,7 +63,7 @@ def make_result(inst: BSSelectionInstance, method: str, inner: InnerSolution | N
     if inner is None or inner.solution is None:
         st = status or (inner.status if inner is not None else Status.ERROR)
         return finalize(base, status=st, termination=termination, time_s=time_s, **extra)
-    total, metrics, checks = assess(inst, inner.solution, inner.power_w)
-    metrics["sdr_max_eigen_ratio"] = inner.eigen_ratio
-    return finalize(base, status=inner.status, objective=total, checks=checks, proven=proven, bound=bound_w,
-                    termination=termination, solution=inner.solution, metrics=metrics, time_s=time_s, **extra)
+    metrics = dict(extra.pop("metrics", {}), sdr_max_eigen_ratio=inner.eigen_ratio)
+    return finalize(base, status=inner.status, assessment=assess(inst, inner.solution, inner.power_w), proven=proven,
+                    bound=bound_w, termination=termination, solution=inner.solution, metrics=metrics, time_s=time_s,
+                    **extra)

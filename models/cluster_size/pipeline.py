@@ -48,8 +48,10 @@ def recompute_rates(scenario: ClusterSizeScenario, J: int, K: int, Q: int, L: in
 
 def assess(scenario: ClusterSizeScenario, choice: ClusterChoice, tables: AseTables):
     """Objective, metrics and NumPy re-checks of a returned tuple: integrality and bounds (16b)/(19c), (16a)/(19b),
-    (P2)'s thresholds (19a) with the recomputed rates, and the objective against the recomputed analytic ASE."""
+    (P2)'s thresholds (19a) with the recomputed rates, and the objective against the recomputed analytic ASE: an
+    :class:`~isacopt.algorithms.finalize.Assessment`."""
     from ...algorithms import verify
+    from ...algorithms.finalize import Assessment
     s = scenario
     J, K, Q, L = choice.tuple
     v = np.array([J, K, Q, L], float)
@@ -75,7 +77,7 @@ def assess(scenario: ClusterSizeScenario, choice: ClusterChoice, tables: AseTabl
     metrics = {"comm_rate_nats": rc, "sensing_rate_nats": rs, "comm_ase": tc, "sensing_ase": ts,
                "weighted_ase": s.rho * tc + (1 - s.rho) * ts, "misr_gain": float(misr_gain(L, s.path_loss_exponent)),
                "zf_dof": s.tx_antennas - K * L - J * (Q - 1) + 1, "ase_unit": "nats/s/Hz/km^2"}
-    return objective, metrics, checks
+    return Assessment(objective, metrics, checks)
 
 
 def solve(scenario: ClusterSizeScenario, method: str, rng: np.random.Generator | None = None,
@@ -121,8 +123,8 @@ def solve(scenario: ClusterSizeScenario, method: str, rng: np.random.Generator |
     if choice.tuple is None:
         return finalize(base, status=choice.status, termination=termination, metrics=timing,
                         time_s=time.perf_counter() - start, solver_time_s=method_time, upper_bound=choice.bound)
-    objective, metrics, checks = assess(s, choice, tables)
-    metrics.update(timing)
+    assessment = assess(s, choice, tables)
+    metrics = dict(timing)
     J, K, Q, L = choice.tuple
     if s.monte_carlo_trials > 0 and rng is not None:
         metrics["monte_carlo"] = simulate(s, J, K, Q, L, rng).as_dict()
@@ -130,7 +132,7 @@ def solve(scenario: ClusterSizeScenario, method: str, rng: np.random.Generator |
     bounds = {}
     if method == "milp":            # the solver's incumbent and bound, as it reported them
         bounds = dict(lower_bound=choice.claimed, upper_bound=choice.bound, gap=choice.gap)
-    return finalize(base, status=choice.status, objective=objective, checks=checks, proven=method != "evaluate",
+    return finalize(base, status=choice.status, assessment=assessment, proven=method != "evaluate",
                     termination=termination, solution={"J": J, "K": K, "Q": Q, "L": L}, metrics=metrics,
                     time_s=time.perf_counter() - start, solver_time_s=method_time, **bounds)
 
@@ -138,8 +140,8 @@ def solve(scenario: ClusterSizeScenario, method: str, rng: np.random.Generator |
 # ================================================================================================ registration
 def _recheck(scenario, rng, result):
     tup = tuple(int(round(float(np.asarray(result.solution[k]).ravel()[0]))) for k in "JKQL")
-    objective, _, checks = assess(scenario, ClusterChoice(None, tup), build_tables(scenario))
-    return objective, checks, None
+    a = assess(scenario, ClusterChoice(None, tup), build_tables(scenario))
+    return a.objective, a.checks, None
 
 
 register(Problem(

@@ -33,7 +33,7 @@ register(Problem(
     scenario_class=LocalizationScenario,
     default_scenario="localization_table1",
     # optimal only when the relaxation is rank one (Theorem 1: a proof); after Gaussian randomization the result is
-    # feasible with its gap to the relaxation bound (sdr.Assessment.proven)
+    # feasible with its gap to the relaxation bound (finalize.Assessment.proven)
     methods={m: Method(_run(m), text) for m, text in METHOD_HELP.items()},
     default_method="sdr",
     summary_metrics=("crlb_m2", "rmse_bound_m", "sinr_db", "bs_power_dbm", "sdr_max_eigen_ratio", "randomizations"),

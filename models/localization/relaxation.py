@@ -7,7 +7,8 @@ import cvxpy as cp
 import numpy as np
 
 from ...algorithms import lifted, verify
-from ...algorithms.sdr import Assessment, constructive_rank_one, eigen_ratio, gaussian_candidates, principal_component
+from ...algorithms.finalize import Assessment
+from ...algorithms.sdr import constructive_rank_one, eigen_ratio, gaussian_candidates, principal_component
 from .. import geometry
 from ..units import db_to_linear, dbm_to_watt, linear_to_db, watt_to_dbm
 from .scenario import PROBLEM

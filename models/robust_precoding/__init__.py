@@ -48,7 +48,7 @@ tests/test_robust_precoding.py:
   A's CRB and SINR exactly, so its feasible set is stage A's optimal face and it is solved in closed form: the budgets
   become the levels stage A's solution uses (:meth:`Design.levels`, floored at BUDGET_FLOOR). Stage A's solution is then
   feasible for the next stage A, which makes the AO objective non-decreasing without slack (see
-  :mod:`isacopt.algorithms.ao_precoding`); the SDP form (:meth:`Design.bind_b`) is kept as a test of the closed form.
+  :mod:`isacopt.algorithms.ao`); the SDP form (:meth:`Design.bind_b`) is kept as a test of the closed form.
 - SDR recovery: the AO works on the relaxation (rank-free W, R_s >= x_s x_s^H); beamformers are recovered by the
   constructive rank-one map w = W h^ / sqrt(h^^H W h^) (SLP: x_s from the relaxation) and polished by successive
   convex approximation (SCA) in vector form: F(w) = sum G(w)^T G(w) is matrix-convex in w, so its linearization is a
@@ -56,8 +56,8 @@ tests/test_robust_precoding.py:
 """
 from __future__ import annotations
 
-# one concern per file: scenario + instance, physics (FIM, CRB, Prop. 3), templates (DPP), design (Algorithm 1
-# stages), pipeline (solve, verification, the direct reference formulation, the registration)
+# one concern per file: scenario + instance, physics (FIM, CRB, Prop. 3), templates (DPP), design (what every design
+# shares, Algorithm 1 stages), blp / slp (the two levels' liftings), pipeline (solve, verification, the direct reference formulation, the registration)
 from .scenario import (Instance, METHODS, METHOD_HELP, PATTERN_GRID, PROBLEM, RobustPrecodingScenario, SCHEMES,
                        draw_instance)
 from .physics import (cbf_sinr, cbf_sinr_bound, ci_margin, comp_sinr, comp_sinr_bound, crb_angle, echo_mean, fim,
@@ -67,4 +67,6 @@ from .physics import (cbf_sinr, cbf_sinr_bound, ci_margin, comp_sinr, comp_sinr_
 from .templates import (_UPPER, _blp_masks, _blp_template, _diag_selector, _embedded, _lmi, _polish_template,
                         _real_matrix, _real_rows, _slp_selectors, _slp_template, _span, norm_map)
 from .design import (BUDGET_FLOOR, CLARABEL, Design, F_CAP, LEVEL_MARGIN, POLISH_TOL, RELAX, _StageA, _StageB, _Unit)
+from .blp import BLPDesign
+from .slp import SLPDesign
 from .pipeline import (assess, direct_stage, single_cell_instance, solve, solve_single_cell)

@@ -1,4 +1,5 @@
-"""Robust precoding: one design (level x scheme), its budgets, and stages A/B of Algorithm 1 for the AO driver."""
+"""Robust precoding: what every design shares (the scheme's units, normalization, budgets, the SCA polish), and
+stages A/B of Algorithm 1 for the AO driver. The level's lifting and templates are :mod:`.blp` and :mod:`.slp`."""
 from __future__ import annotations
 
 import functools
@@ -6,15 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...algorithms import backends, lifted
-from ...algorithms.ao_precoding import Step
+from ...algorithms import backends, lifted, sca
+from ...algorithms.ao import Step
 from ...algorithms.result import Status
 from ...errors import ScenarioError
 from ..units import db_to_linear, linear_to_db
 from .scenario import Instance, METHODS
-from .physics import fim, fim_decoupling, fim_forms, jacobians, leakage, radar_covariance, worst_interference_bound
-from .templates import (_UPPER, _blp_masks, _blp_template, _polish_template, _real_matrix, _real_rows, _slp_template,
-                        _span)
+from .physics import fim, fim_decoupling, fim_forms, jacobians, leakage, radar_covariance
+from .templates import _UPPER, _polish_template, _real_matrix, _real_rows, _span
 
 
 #: Relative slack of the CRB and SINR levels stage B keeps (:meth:`Design.bind_b`). 0 is the paper's (P1.B)/(P2.B)/
@@ -77,7 +77,9 @@ class _Unit:
 
 
 class Design:
-    """The robust precoder design of one instance for one method (``blp``/``slp`` x ``cbf``/``comp``).
+    """The robust precoder design of one instance for one method (``blp``/``slp`` x ``cbf``/``comp``): the base of
+    :class:`~.blp.BLPDesign` and :class:`~.slp.SLPDesign` (:meth:`for_method` picks one). The scheme (CBF: one unit
+    per BS; CoMP: one joint unit) is data here (:meth:`_units`, :attr:`budget_keys`); the level is the subclass.
 
     Normalizations: channels divided by sigma_c (so SINR forms are in noise units and the CSI radius is
     delta / sigma_c), powers in P_t, interference in units of I_ref (geometric mean of the squared user-channel norm and the budget), budgets relative to their
@@ -85,9 +87,25 @@ class Design:
     largest over targets for f_tt), the SINR variable relative to gamma_th (BLP) or sqrt(gamma_th) (SLP).
     """
 
+    level = ""                                     # "blp" / "slp": set by the subclass
+    #: the level's budgets in stage B's order, per scheme (keys of :attr:`budget0`; :meth:`b_old`)
+    budget_keys: dict[str, tuple[str, ...]] = {}
+    _levels: dict[str, type[Design]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        Design._levels[cls.level] = cls
+
+    @staticmethod
+    def for_method(inst: Instance, method: str, solver: str | None = None) -> Design:
+        """The design of ``method`` (its level's subclass)."""
+        return Design._levels[METHODS[method][0]](inst, method, solver)
+
     def __init__(self, inst: Instance, method: str, solver: str | None = None):
         self.inst, self.method, self.solver = inst, method, solver
-        self.level, self.scheme = METHODS[method]
+        level, self.scheme = METHODS[method]
+        if level != self.level:
+            raise ValueError(f"{type(self).__name__} designs {self.level} methods, not {method!r}")
         s = inst.scenario
         J, K, N, M = inst.shape
         self.J, self.K, self.N, self.L = J, K, N, s.frame_length
@@ -96,8 +114,7 @@ class Design:
         self.delta_n = s.csi_error / np.sqrt(inst.noise_c) * (np.sqrt(J) if self.scheme == "comp" else 1.0)
         self.budget0 = {"intra": float(db_to_linear(s.intra_budget_db)), "inter": float(db_to_linear(s.inter_budget_db)),
                         "comp": float(db_to_linear(s.comp_budget_db)), "leak": s.leak_power_fraction}
-        if self.level == "slp":   # SLP budgets bound ICI amplitudes (56): sqrt of the power budget
-            self.budget0["inter"] = float(np.sqrt(self.budget0["inter"]))
+        self._level_budgets()
         # interference unit I_ref: with the dual basis (columns sqrt(I_ref) q_j / ||q_j||^2 for near-orthogonal users)
         # the lifted entries that carry power are ~||q||^2 / I_ref and those bounded by a budget b are ~b / I_ref;
         # I_ref = sqrt(||q||^2 b) (median squared user-channel norm in noise units, largest budget) centres both
@@ -147,15 +164,8 @@ class Design:
         c, nu = q.shape
         if nu > c:
             raise ScenarioError(f"{self.method} needs every BS to control all J*K = {nu} users: J*K must not exceed "
-                                f"the {c} antennas of a precoder (raise tx_antennas or lower users_per_cell)")
-        basis = lifted.biorthogonal_basis(q, rest)
-        if self.level == "slp":
-            # SLP constrains x_s linearly, so the dual directions buy nothing; with them (norm ~ sqrt(I_ref) / ||q||,
-            # ~0.03 at 40 dB) the lifted entries reach ~1e3 for unit power and Clarabel's objective crept by 1e-4
-            # after its gap had reached 1e-9. An orthonormal basis of the same span keeps every entry <= 1.
-            return np.linalg.qr(basis)[0]
-        basis[:, :nu] *= np.sqrt(self.i_ref)
-        return basis
+                                f"the {c} antennas of a precoder (raise tx_antennas or lower users_per_bs)")
+        return self._level_basis(lifted.biorthogonal_basis(q, rest), nu)
 
     def _scale(self):
         """Per target FIM decoupling and scaling at the isotropic covariance (no ICR interference).
@@ -220,196 +230,79 @@ class Design:
         nf_r, nf_c = (1.0, 1.0) if self.nf is None else (self.nf[0][u_index], self.nf[1][u_index])
         return rho / nf_r, (1.0 - rho) / nf_c
 
-    # ------------------------------------------------------------------ binding
-    def _bind_common(self, problem_params, u: _Unit, state):
+    # ------------------------------------------------------------------ the scheme's budgets and caps
+    def caps(self, u: _Unit, state) -> tuple[np.ndarray, float]:
+        """Interference cap per user of unit u (CBF: own users at the BS's intra budget, the others' share of the
+        inter budget; CoMP: the CoMP budget) and the SINR denominator it implies (budgets + noise)."""
+        if self.scheme == "cbf":
+            m = u.bs
+            cap = np.r_[np.full(self.K, state["intra"][m]),
+                        np.full(len(u.users) - self.K, state["inter"] / max(self.J - 1, 1))]
+            return cap, state["intra"][m] + state["inter"] + 1.0
+        return np.full(len(u.users), state["comp"]), state["comp"] + 1.0
+
+    def budget_levels(self, i: int, state, capped: bool = True) -> np.ndarray:
+        """Unit i's budgets (:attr:`budget_keys` order) relative to their initial values; ``capped``: the leakage
+        budget as :meth:`leak_cap` (what stage A enforces), else the network's."""
+        u, b0 = self.units[i], self.budget0
+        value = {"comp": lambda: state["comp"], "intra": lambda: state["intra"][u.bs], "inter": lambda: state["inter"],
+                 "leak": lambda: self.leak_cap(u, state) if capped else state["leak"]}
+        return np.array([value[k]() / b0[k] for k in self.budget_keys[self.scheme]])
+
+    def b_old(self, i: int, state) -> np.ndarray:
+        """Current budgets of unit i relative to their initial values (stage B may not exceed them)."""
+        return self.budget_levels(i, state)
+
+    def set_budgets(self, new: dict, i: int, b: np.ndarray, collected: dict[str, list]) -> None:
+        """Stage B's chosen levels ``b`` (:attr:`budget_keys` order, relative) of unit i: a BS's intra budget is set
+        in ``new``; the network-wide ones are ``collected`` (their max over units is the new budget)."""
+        for k, level in zip(self.budget_keys[self.scheme], b):
+            if k == "intra":
+                new["intra"][self.units[i].bs] = level * self.budget0["intra"]
+            else:
+                collected.setdefault(k, []).append(level * self.budget0[k])
+
+    # ------------------------------------------------------------------ binding (the level's parts: subclass hooks)
+    def _bind_common(self, p, u: _Unit, state):
         """Parameters shared by stages A and B (forms, powers, FIM at the current leakage budget)."""
-        p = problem_params
-        U = u.basis
-        lvl = self.level
-        if lvl == "blp":
-            if "chol" in p:
-                p["chol"].value = (2 * self.delta_n / np.sqrt(self.i_ref)) * self._chol(U)
-                p["d2"].value = (self.delta_n ** 2 / self.i_ref) * lifted.trace_row(U)[None]
-            p["power"].value = np.stack([lifted.matrix_rows(U, g[None])[0] for g in u.power])
-            rows = lambda Mx: lifted.matrix_rows(U, Mx)                            # noqa: E731
-        else:
-            c, r = U.shape
-            ext = np.zeros((c + 1, r + 1), complex)
-            ext[:c, :r], ext[c, r] = U, 1.0
-            pad = lambda Mx: np.pad(Mx, ((0, 0), (0, 1), (0, 1)))                  # noqa: E731
-            rows = lambda Mx: lifted.matrix_rows(ext, pad(Mx))                     # noqa: E731
-            p["power"].value = np.stack([rows(g[None])[0] for g in u.power])
-            g_own = U.conj().T @ u.q
-            ci = []
-            t = np.tan(self.psi)
-            for s in range(self.L):
-                blocks = []
-                for j in range(u.n_own):
-                    m, k = u.users[j]
-                    rr = _real_rows(g_own[:, j] * self.inst.symbols[m, k, s])       # [Re y~; Im y~] rows
-                    blocks.append(np.stack([rr[1] - t * rr[0], -rr[1] - t * rr[0]]))
-                ci.append(np.concatenate(blocks))
-            for s in range(self.L):
-                p["ci"][s].value = ci[s]
-            if "ci_xmap" in p:
-                p["ci_xmap"].value = self.delta_n / np.cos(self.psi) * _real_matrix(U)
-            if "ici" in p:
-                p["ici"].value = np.concatenate([_real_rows(g_own[:, j]) for j in range(u.n_own, len(u.users))])
-                if "ici_xmap" in p:
-                    p["ici_xmap"].value = self.delta_n * _real_matrix(U)
+        rows = self._lifted_rows(u.basis)
+        self._bind_level(p, u, rows)
         if "leak" in p:
             p["leak"].value = np.stack([rows(np.outer(l, l.conj())[None])[0] for l in u.leak.T]) / self.budget0["leak"]
         Ms = self.fim_forms_scaled(u, self.icr_leak(state))
         p["fim"].value = np.concatenate([np.stack([rows(Mt[i, j][None])[0] for i, j in _UPPER]) for Mt in Ms])
 
-    def _template(self, stage):
-        c, r = self.units[0].basis.shape
-        robust = bool(self.delta_n > 0)
-        if self.level == "blp":
-            return _blp_template(self.scheme, self.J, self.K, r, stage, robust)
-        return _slp_template(self.scheme, self.J, self.K, c, r, self.L, stage, robust)
-
     def bind_a(self, i: int, state, rho: float | None = None):
+        """Stage A (P1.A)/(P2.A)/(P3.A)/(P4) of unit i at the budgets of ``state``: (problem, parameters, variables)."""
         u = self.units[i]
         problem, p, var = self._template("A")
         self._bind_common(p, u, state)
         wt, wg = self.weights(i, rho)
         p["wt"].value, p["wg"].value, p["f_cap_inv"].value = wt, wg, 1.0 / F_CAP
-        if self.level == "blp":
-            if self.scheme == "cbf":
-                m = u.bs
-                cap = np.r_[np.full(self.K, state["intra"][m]), np.full(len(u.users) - self.K, state["inter"] / max(self.J - 1, 1))]
-                denom = state["intra"][m] + state["inter"] + 1.0
-            else:
-                cap = np.full(len(u.users), state["comp"])
-                denom = state["comp"] + 1.0
-            p["cap"].value = cap / self.i_ref
-            scale = 1.0 / (self.gamma_th * denom)
-            self._bind_signal(p, u, scale)
-        else:
-            amp2 = state["inter"] ** 2 if self.scheme == "cbf" else 0.0
-            p["ci_c"].value = np.sqrt(self.gamma_th * (1.0 + amp2)) * np.tan(self.psi)
-            if "ici_cap" in p:
-                p["ici_cap"].value = state["inter"] / np.sqrt(max(self.J - 1, 1))
+        self._bind_a_level(p, u, state)
         if "leak_cap" in p:
             p["leak_cap"].value = self.leak_cap(u, state) / self.budget0["leak"]
         return problem, p, var
 
-    @staticmethod
-    def _chol(U):
-        """Real form of the Cholesky factor R_B (B^H B = R_B^H R_B): ||B y|| = ||R_B y||."""
-        return _real_matrix(np.linalg.cholesky(U.conj().T @ U).conj().T)
-
-    def _bind_signal(self, p, u, scale):
-        """Own-signal lower bound (re-derived (22)) times ``scale``: I_ref Y_vv - 2 delta sqrt(I_ref) ||R_B Y e_v||."""
-        p["sig_scale"].value = np.full(u.n_own, scale * self.i_ref)
-        if "sig_chol" not in p:
-            return
-        chol = self._chol(u.basis)
-        for v in range(u.n_own):
-            p["sig_chol"][v].value = scale * 2 * self.delta_n * np.sqrt(self.i_ref) * chol
-
-    def b_old(self, i: int, state) -> np.ndarray:
-        """Current budgets of unit i relative to their initial values (stage B may not exceed them)."""
-        b0 = self.budget0
-        if self.scheme == "comp":
-            return np.array([state["comp"] / b0["comp"]])
-        if self.level == "blp":
-            return np.array([state["intra"][self.units[i].bs] / b0["intra"], state["inter"] / b0["inter"],
-                             self.leak_cap(self.units[i], state) / b0["leak"]])
-        return np.array([state["inter"] / b0["inter"], self.leak_cap(self.units[i], state) / b0["leak"]])
-
     def bind_b(self, i: int, state):
+        """Stage B (P1.B)/(P2.B)/(P3.B) of unit i: keep stage A's CRB and SINR, minimize the relative budgets."""
         u = self.units[i]
         problem, p, var = self._template("B")
         self._bind_common(p, u, state)
-        b0 = self.budget0
         relax = 1.0 + RELAX     # the stage-A optimum lies on these boundaries; keep a strict interior
         g = state["g"][i] if self.inst.scenario.rho < 1 else 1.0
-        gamma_star = self.gamma_th * (g if self.level == "blp" else g ** 2) / relax
+        gamma_star = self.sinr(g) / relax
         p["f_star_inv"].value = np.full(len(u.targets), 1.0 / (state["f"][i] * relax))
-        if self.level == "blp":
-            if self.scheme == "cbf":
-                m = u.bs
-                unit = np.array([b0["intra"], b0["inter"], 0.0]) / self.i_ref
-                _, capsel, sigsel = _blp_masks("cbf", self.J, self.K)
-                p["capsel"].value = capsel * unit
-                p["sigsel"].value = sigsel * unit
-                p["sig_const"].value = np.full(self.K, (state["inter"] + 1.0) / self.i_ref)
-                p["b_old"].value = np.array([state["intra"][m] / b0["intra"], state["inter"] / b0["inter"],
-                                             state["leak"] / b0["leak"]])
-                p["bw"].value = np.ones(3)
-            else:
-                unit = np.array([b0["comp"]]) / self.i_ref
-                _, capsel, sigsel = _blp_masks("comp", self.J, self.K)
-                p["capsel"].value, p["sigsel"].value = capsel * unit, sigsel * unit
-                p["sig_const"].value = np.full(len(u.users), 1.0 / self.i_ref)
-                p["b_old"].value = np.array([state["comp"] / b0["comp"]])
-                p["bw"].value = np.ones(1)
-            self._bind_signal(p, u, 1.0 / (gamma_star * self.i_ref))
-        else:
-            p["ci_const"].value = np.sqrt(gamma_star * (1.0 + state["inter"] ** 2)) * np.tan(self.psi)
-            p["ici_unit"].value = b0["inter"] / np.sqrt(max(self.J - 1, 1))
-            p["b_old"].value = np.array([state["inter"] / b0["inter"], state["leak"] / b0["leak"]])
-            p["bw"].value = np.ones(2)
+        p["b_old"].value = self.budget_levels(i, state, capped=False)
+        p["bw"].value = np.ones(len(self.budget_keys[self.scheme]))
+        self._bind_b_level(p, u, state, gamma_star)
         return problem, p, var
 
-    # ------------------------------------------------------------------ read back
-    def levels(self, i: int, X: np.ndarray) -> np.ndarray:
-        """Budget levels (relative to their initial values, ordered as :meth:`b_old`) that unit i's relaxed solution X
-        (:meth:`read`) actually uses: the worst-case (23) interference of every user group, the leakage (48b), for
-        SLP the ICI amplitude (56). These are the smallest budgets under which X stays feasible, i.e. the solution of
-        (P1.B)/(P2.B)/(P3.B) with the paper's constraint "keep stage A's CRB and SINR" (whose feasible set is stage
-        A's optimal face; for a unique stage-A optimum, this point)."""
-        u, b0, dn = self.units[i], self.budget0, self.delta_n
-        nu = len(u.users)
-        if self.level == "blp":
-            mask = _blp_masks(self.scheme, self.J, self.K)[0]
-            inter = np.zeros(nu)
-            for v in range(u.n_own):
-                worst = worst_interference_bound(u.q.T, np.broadcast_to(X[v], (nu,) + X[v].shape), dn)
-                inter += mask[:, v] * worst
-            R = X.sum(axis=0)
-            if self.scheme == "comp":
-                return np.array([inter.max() / b0["comp"]])
-            leak = max((np.real(l.conj() @ R @ l) for l in u.leak.T), default=0.0)      # J = 1: no other cells
-            return np.array([inter[:self.K].max() / b0["intra"],
-                             inter[self.K:].max(initial=0.0) * max(self.J - 1, 1) / b0["inter"], leak / b0["leak"]])
-        c = u.q.shape[0]
-        x = X[:, :c, c]                                                          # (L, c)
-        amp = np.abs(x.conj() @ u.q[:, u.n_own:]) + dn * np.linalg.norm(x, axis=1)[:, None]
-        R = X[:, :c, :c].mean(axis=0)
-        leak = max((np.real(l.conj() @ R @ l) for l in u.leak.T), default=0.0)
-        return np.array([amp.max(initial=0.0) * np.sqrt(max(self.J - 1, 1)) / b0["inter"], leak / b0["leak"]])
-
-    def read(self, i: int, var) -> np.ndarray:
-        """Relaxed solution of unit i: BLP (n_own, c, c) beam covariances; SLP (L, c + 1, c + 1) lifted matrices."""
-        U = self.units[i].basis
-        if self.level == "blp":
-            return np.stack([lifted.to_hermitian(z.value, U) for z in var["z"]])
-        c, r = U.shape
-        ext = np.zeros((c + 1, r + 1), complex)
-        ext[:c, :r], ext[c, r] = U, 1.0
-        return np.stack([lifted.to_hermitian(z.value, ext) for z in var["z"]])
-
     # ------------------------------------------------------------------ recovery: constructive rank one + SCA
-    def initial_vectors(self, i: int, X: np.ndarray) -> np.ndarray:
-        """Vectors (nv, c) from a relaxed solution: w_v = W_v q_v / sqrt(q_v^H W_v q_v) (BLP), x_s (SLP)."""
-        u = self.units[i]
-        c = u.q.shape[0]
-        if self.level == "slp":
-            return X[:, :c, c].copy()
-        out = np.zeros((u.n_own, c), complex)
-        for v in range(u.n_own):
-            wq = X[v] @ u.q[:, v]
-            power = np.real(np.vdot(u.q[:, v], wq))
-            out[v] = wq / np.sqrt(power) if power > 0 else 0.0
-        return out
-
     def fim_factors(self, u: _Unit, leak):
         """Per target the real maps A (3, 2M, 2c) with G(x)[:, i] = A_i x and F(x) = sum over vectors of G^T G
         (scaled FIM): A_i = sqrt(2 L w) D_i [C^-1/2 E_i] in real form, w = 1 (BLP) or 1/L (SLP)."""
-        weight = 2.0 * self.L * (1.0 if self.level == "blp" else 1.0 / self.L)
+        weight = self._fim_weight()
         out = []
         for t, m in enumerate(u.targets):
             Wc = np.linalg.inv(np.linalg.cholesky(self._cov(m, leak)))
@@ -419,7 +312,8 @@ class Design:
         return out
 
     def polish(self, i: int, state: dict, x0: np.ndarray):
-        """SCA in vector form from x0 (nv, c) with the budgets of ``state``. Returns (x, f bound, history, note)."""
+        """SCA (:mod:`...algorithms.sca`) in vector form from x0 (nv, c) with the budgets of ``state``.
+        Returns (x, f bound, history, note)."""
         u = self.units[i]
         c = u.q.shape[0]
         problem, p, var = _polish_template(self.level, self.scheme, self.J, self.K, c, self.L, bool(self.delta_n > 0))
@@ -430,41 +324,12 @@ class Design:
         if "leak" in p:
             p["leak"].value = np.concatenate([_real_rows(l) for l in u.leak.T])
             p["leak_amp"].value = np.sqrt(self.leak_cap(u, state))
-        if self.level == "blp":
-            qn = np.linalg.norm(u.q, axis=0)
-            p["users"].value = np.concatenate([_real_rows(q / n) for q, n in zip(u.q.T, qn)])
-            p["delta_u"].value = self.delta_n / qn
-            if self.scheme == "cbf":
-                m = u.bs
-                denom = state["intra"][m] + state["inter"] + 1.0
-                cap = np.r_[np.full(self.K, state["intra"][m]), np.full(len(u.users) - self.K, state["inter"] / max(self.J - 1, 1))]
-            else:
-                denom = state["comp"] + 1.0
-                cap = np.full(len(u.users), state["comp"])
-            p["sig_c"].value = np.sqrt(self.gamma_th * denom) / qn[:u.n_own]
-            p["cap"].value = np.sqrt(cap) / qn
-        else:
-            t = np.tan(self.psi)
-            amp = state["inter"] if self.scheme == "cbf" else 0.0
-            qn = np.linalg.norm(u.q, axis=0)
-            for s in range(self.L):
-                blocks = []
-                for j in range(u.n_own):
-                    m, k = u.users[j]
-                    rr = _real_rows(u.q[:, j] * self.inst.symbols[m, k, s] / qn[j])
-                    blocks.append(np.stack([rr[1] - t * rr[0], -rr[1] - t * rr[0]]))
-                p["ci"][s].value = np.concatenate(blocks)
-            own = np.repeat(1.0 / qn[:u.n_own], 2)
-            p["ci_c"].value = np.sqrt(self.gamma_th * (1.0 + amp ** 2)) * t * own
-            p["ci_delta"].value = self.delta_n / np.cos(self.psi) * own
-            if "ici" in p:
-                p["ici"].value = np.concatenate([_real_rows(q / n) for q, n in zip(u.q[:, u.n_own:].T, qn[u.n_own:])])
-                p["ici_cap"].value = amp / np.sqrt(max(self.J - 1, 1)) / qn[u.n_own:]
-                p["ici_delta"].value = self.delta_n / qn[u.n_own:]
+        self._bind_polish_level(p, u, state)
         factors = self.fim_factors(u, self.icr_leak(state))
-        x = np.concatenate([x0.real, x0.imag], axis=1)                         # (nv, 2c)
-        history, best, f_bound, note, tau0 = [], None, None, None, 1.0
-        for it in range(self.inst.scenario.polish_iterations):
+
+        def surrogate(point):
+            """(P) with F(x) linearized at point's x (a lower bound: F is matrix-convex), wg at its tau."""
+            x, tau0 = point[0], point[1]
             const = []
             lin = [np.zeros((6 * len(u.targets), 2 * c)) for _ in range(len(x))]
             for t, A in enumerate(factors):
@@ -476,22 +341,63 @@ class Design:
             for v in range(len(x)):
                 p["lin"][v].value = lin[v]
             p["lin_const"].value = np.array(const)
-            p["wg"].value = wg * (2 * tau0 if self.level == "blp" else 1.0)
-            # Clarabel's ladder only: an SCS answer (first-order, ~1e-6 residuals) left an ICI row violated by
-            # 4.8e-5 (rho = 0.8, Fig. 3 study seed 3, draw 1); without an accurate answer the iterate is kept
-            out = backends.solve_conic(problem, self.solver, fallback=False)
-            self.record(out)
-            if out.status != Status.OPTIMAL:
-                note = f"SCA round {it + 1} of unit {i}: {out.status.value}; kept the previous iterate"
-                break
-            x = np.stack([xv.value for xv in var["x"]])
-            tau0, f_bound = float(var["tau"].value), float(var["f"].value)
-            history.append(float(problem.value))
-            if best is not None and abs(problem.value - best) <= POLISH_TOL * max(1.0, abs(best)):
-                break
-            best = problem.value
-        xc = x[:, :c] + 1j * x[:, c:]
-        return xc, f_bound, history, note
+            p["wg"].value = wg * self._polish_sinr_weight(tau0)
+            return problem
+
+        # Clarabel's ladder only (sca.py): an SCS answer left an ICI row violated by 4.8e-5 (rho = 0.8, Fig. 3 study
+        # seed 3, draw 1); without an accurate answer the iterate is kept
+        out = sca.successive_convex_approximation(
+            (np.concatenate([x0.real, x0.imag], axis=1), 1.0, None), surrogate,
+            lambda: (np.stack([xv.value for xv in var["x"]]), float(var["tau"].value), float(var["f"].value)),
+            max_iter=self.inst.scenario.polish_iterations, tol=POLISH_TOL, solver=self.solver, name=f"SCA of unit {i}")
+        for o in out.outcomes:
+            self.record(o)
+        x, _, f_bound = out.point
+        return x[:, :c] + 1j * x[:, c:], f_bound, out.history, out.note
+
+    # ------------------------------------------------------------------ the level's hooks (blp.py, slp.py)
+    def _level_budgets(self) -> None:
+        """Adjust :attr:`budget0` to the level's units (SLP: amplitudes)."""
+
+    def _level_basis(self, basis: np.ndarray, nu: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _lifted_rows(self, U: np.ndarray):
+        raise NotImplementedError
+
+    def _bind_level(self, p, u: _Unit, rows) -> None:
+        raise NotImplementedError
+
+    def _template(self, stage: str):
+        raise NotImplementedError
+
+    def _bind_a_level(self, p, u: _Unit, state) -> None:
+        raise NotImplementedError
+
+    def _bind_b_level(self, p, u: _Unit, state, gamma_star: float) -> None:
+        raise NotImplementedError
+
+    def _bind_polish_level(self, p, u: _Unit, state) -> None:
+        raise NotImplementedError
+
+    def _fim_weight(self) -> float:
+        raise NotImplementedError
+
+    def _polish_sinr_weight(self, tau0: float) -> float:
+        raise NotImplementedError
+
+    def sinr(self, g):
+        """The SINR (linear) that the stage-A variable g certifies."""
+        raise NotImplementedError
+
+    def levels(self, i: int, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def read(self, i: int, var) -> np.ndarray:
+        raise NotImplementedError
+
+    def initial_vectors(self, i: int, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ stages for the AO driver
     def solve_units(self, binders, state, track: bool = True) -> list:
@@ -565,7 +471,7 @@ class _StageA:
             new["X"][i], new["g"][i], new["f"][i] = X, v["g"], v["f"]
             wt, wg = d.weights(i)
             total += -wt * new["f"][i] + wg * new["g"][i]
-        gam = d.gamma_th * (new["g"] if d.level == "blp" else new["g"] ** 2)
+        gam = d.sinr(new["g"])
         info = {"rcrb_bound_deg": [d.rcrb_bound_deg(i, f) for i, f in enumerate(new["f"])],
                 "sinr_db": linear_to_db(gam).tolist()}
         return Step(new, total, status, d.solver_time - t0, info)
@@ -588,11 +494,11 @@ class _StageB:
     def solve(self, state):
         d, new = self.d, dict(state)
         new["X"], new["intra"] = list(state["X"]), state["intra"].copy()
-        b0, t0 = d.budget0, d.solver_time
-        inter, leak, comp, status, source = [], [], [], Status.OPTIMAL, []
+        t0 = d.solver_time
+        collected, status, source = {}, Status.OPTIMAL, []
         solved = d.solve_units([d.bind_b] * len(d.units), state, track=False) if self.sdp else [None] * len(d.units)
         sdp_value = [float(np.sum(r[2]["b"])) if r is not None and r[1] is not None else None for r in solved]
-        for i, u in enumerate(d.units):
+        for i in range(len(d.units)):
             cap = d.b_old(i, state)
             clip = lambda level: np.minimum(np.maximum(level * (1.0 + LEVEL_MARGIN), BUDGET_FLOOR), cap)  # noqa
             b, chosen = clip(d.levels(i, state["X"][i])), "closed form"
@@ -605,21 +511,11 @@ class _StageB:
                 else:
                     chosen = f"closed form (SDP {out.status.value})"
             source.append(chosen)
-            if d.scheme == "comp":
-                comp.append(b[0] * b0["comp"])
-            elif d.level == "blp":
-                new["intra"][u.bs] = b[0] * b0["intra"]
-                inter.append(b[1] * b0["inter"])
-                leak.append(b[2] * b0["leak"])
-            else:
-                inter.append(b[0] * b0["inter"])
-                leak.append(b[1] * b0["leak"])
-        if comp:
-            new["comp"] = max(comp)
-        if inter:
-            new["inter"], new["leak"] = max(inter), max(leak)
-            if state.get("icr") is not None:            # Algorithm 1 step 4: C_m from these precoders' leakage
-                new["icr"] = np.array(leak)
+            d.set_budgets(new, i, b, collected)
+        for k, values in collected.items():
+            new[k] = max(values)
+        if "leak" in collected and state.get("icr") is not None:   # Algorithm 1 step 4: C_m from these leakages
+            new["icr"] = np.array(collected["leak"])
         total = float(sum(d.b_old(i, new).sum() for i in range(len(d.units))))    # the budgets now set: never grow
         info = {"intra_db": linear_to_db(new["intra"]).tolist(), "inter_db": float(linear_to_db(new["inter"])),
                 "comp_db": float(linear_to_db(new["comp"])), "leak": float(new["leak"]), "stage_b": source,

@@ -7,9 +7,9 @@ import dataclasses
 import cvxpy as cp
 import numpy as np
 
-from ...algorithms import limits, backends, verify
-from ...algorithms.ao_precoding import alternate
-from ...algorithms.finalize import finalize
+from ...algorithms import backends, verify
+from ...algorithms.ao import alternate
+from ...algorithms.finalize import Assessment, finalize
 from ...algorithms.result import Result, Status, Termination
 from ...algorithms.sdr import eigen_ratio
 from .. import geometry
@@ -33,29 +33,28 @@ def solve(inst: Instance, method: str, solver: str | None = None) -> Result:
         return solve_single_cell(inst, solver)
     start = time.perf_counter()
     s = inst.scenario
-    d = Design(inst, method, solver)
+    d = Design.for_method(inst, method, solver)
     base = dict(problem=PROBLEM, method=method, objective_name="largest root CRB of the target angles (deg)",
                 sense="min", scenario=scenario_dict(s), channels=inst.channels())
     d.normalize()
     state = d.initial_state()
     if d.level == "slp" and d.scheme == "comp":        # (P4): no budgets, one convex problem
         a = _StageA(d).solve(state)
-        ao = dict(state=a.state, status=a.status if a.objective is not None else a.status, iterations=1,
-                  monotone=True, converged=True, notes=[],
+        ao = dict(state=a.state, status=a.status, iterations=1, monotone=True, notes=[],
+                  termination=Termination.CONVERGED if a.objective is not None else Termination.SOLVER_FAILURE,
                   history=[{"iteration": 1, "step": "A", "status": a.status.value, "objective": a.objective, **a.info}])
         ok = a.objective is not None
     else:
-        out = alternate(_StageA(d), _StageB(d, sdp=s.stage_b == "sdp"), state, max_iter=s.max_iterations,
-                        tol=s.ao_tolerance, slack=1e-7)
+        out = alternate(state, [_StageA(d), _StageB(d, sdp=s.stage_b == "sdp")], sense="max", floor=1.0,
+                        max_iter=s.max_iterations, tol=s.ao_tolerance, slack=1e-7)
         ao = dict(state=out.state, status=out.status, iterations=out.iterations, monotone=out.monotone,
-                  converged=out.converged, notes=out.notes, history=out.history, interrupted=out.interrupted)
+                  termination=out.termination, notes=out.notes, history=out.history)
         ok = out.objective is not None
     solver_name = "+".join(sorted(d.solvers)) or backends.conic_chain(solver)[0]
     if not ok:
         return finalize(dict(base, notes=ao["notes"]), status=ao["status"], solver=solver_name,
-                        termination=Termination.INTERRUPTED if ao.get("interrupted") else
-                        Termination.CONVERGED if ao["status"] in (Status.INFEASIBLE, Status.UNBOUNDED)
-                        else Termination.SOLVER_FAILURE, time_s=time.perf_counter() - start,
+                        termination=Termination.CONVERGED if ao["status"] in (Status.INFEASIBLE, Status.UNBOUNDED)
+                        else ao["termination"], time_s=time.perf_counter() - start,
                         solver_time_s=d.solver_time, history=ao["history"])
     final = ao["state"]
     vectors, bounds, notes, polish_hist, eig = [], [], list(ao["notes"]), [], []
@@ -69,7 +68,7 @@ def solve(inst: Instance, method: str, solver: str | None = None) -> Result:
         polish_hist.append(hist)
         if note:
             notes.append(note)
-    assessment = assess(d, final, vectors, bounds)
+    solution, assessment = assess(d, final, vectors, bounds)
     if d.retried:
         notes.append(f"{d.retried} conic solves needed the backend's retries (answered by "
                      + ", ".join(f"{k} {v}" for k, v in sorted(d.solvers.items())) + ")")
@@ -77,10 +76,11 @@ def solve(inst: Instance, method: str, solver: str | None = None) -> Result:
     ao_rcrb = [float(np.max(h["rcrb_bound_deg"])) for h in ao["history"]
                if h.get("step") == "A" and h.get("rcrb_bound_deg") is not None]
     relaxation = [d.rcrb_bound_deg(i, f) for i, f in enumerate(final["f"])]
-    metrics = dict(assessment["metrics"], ao_iterations=ao["iterations"], ao_monotone=ao["monotone"],
-                   ao_rcrb_deg=ao_rcrb, ao_round=list(range(1, len(ao_rcrb) + 1)),            # Fig. 9
-                   ao_converged=ao["converged"], polish_objective=polish_hist, sdr_max_eigen_ratio=max(eig) if eig else None,
-                   relaxation_rcrb_deg=relaxation, reduced_dimension=d.units[0].basis.shape[1])
+    metrics = dict(ao_iterations=ao["iterations"], ao_monotone=ao["monotone"], ao_rcrb_deg=ao_rcrb,
+                   ao_round=list(range(1, len(ao_rcrb) + 1)),                                    # Fig. 9
+                   ao_converged=ao["termination"] is Termination.CONVERGED, polish_objective=polish_hist,
+                   sdr_max_eigen_ratio=max(eig) if eig else None, relaxation_rcrb_deg=relaxation,
+                   reduced_dimension=d.units[0].basis.shape[1])
     # No method here proves its point optimal: Algorithm 1 alternates over the budgets, and the recovered (rank-one,
     # SCA-polished) precoders are judged against the relaxation at the final budgets, max_m RCRB bound_m (each BS's
     # RCRB is >= its own bound). Within GAP_TOLERANCE of it the point is optimal for that relaxation; else feasible.
@@ -88,11 +88,8 @@ def solve(inst: Instance, method: str, solver: str | None = None) -> Result:
     bound = max(relaxation) if s.rho == 1.0 and all(b is not None for b in bounds) else None
     if s.rho < 1.0:
         notes.append(f"rho = {s.rho:g} < 1: the reported RCRB is one term of the weighted objective; no bound on it")
-    termination = (Termination.INTERRUPTED if ao.get("interrupted") else Termination.CONVERGED if ao["converged"] else
-                   Termination.TIME_LIMIT if limits.expired() else Termination.ITERATION_LIMIT)
-    return finalize(dict(base, notes=notes), status=status, objective=float(np.max(metrics["rcrb_deg"])),
-                    checks=assessment["checks"], bound=bound, proven=False, termination=termination,
-                    solution=assessment["solution"], metrics=metrics, solver=solver_name,
+    return finalize(dict(base, notes=notes), status=status, assessment=assessment, bound=bound,
+                    termination=ao["termination"], solution=solution, metrics=metrics, solver=solver_name,
                     time_s=time.perf_counter() - start, solver_time_s=d.solver_time, history=ao["history"])
 
 
@@ -150,8 +147,9 @@ def solve_single_cell(inst: Instance, solver: str | None = None) -> Result:
         f"{s.sinr_db:g} dB threshold the single-cell designs meet (inter-cell interference they neglect)"]
     status = Status.FEASIBLE if all(p.status in (Status.OPTIMAL, Status.FEASIBLE) for p in parts) else \
         Status.FEASIBLE_INACCURATE
-    return finalize(dict(base, notes=notes), status=status, objective=metrics["rcrb_max_deg"], checks=checks,
-                    proven=False, solution={"w": w, "R": R}, metrics=metrics, solver=parts[0].solver,
+    return finalize(dict(base, notes=notes), status=status,
+                    assessment=Assessment(metrics["rcrb_max_deg"], metrics, checks, proven=False),
+                    solution={"w": w, "R": R}, solver=parts[0].solver,
                     time_s=time.perf_counter() - start, solver_time_s=sum(p.solver_time_s or 0.0 for p in parts))
 
 
@@ -248,8 +246,9 @@ def direct_stage(inst: Instance, method: str, m: int, t_star: float | None = Non
                      "settings": {"static_regularization_constant": 1e-7}}
 
 
-def assess(d: Design, state: dict, vectors: list[np.ndarray], bounds: list) -> dict:
-    """Metrics and :class:`~isacopt.algorithms.verify.Check` list of recovered vectors, in plain NumPy."""
+def assess(d: Design, state: dict, vectors: list[np.ndarray], bounds: list) -> tuple[dict, Assessment]:
+    """(solution, :class:`~isacopt.algorithms.finalize.Assessment`) of recovered vectors, in plain NumPy: the
+    objective is the largest RCRB (deg); no bound and ``proven=False`` (the caller knows the relaxation's)."""
     inst, s = d.inst, d.inst.scenario
     J, K, N, L = d.J, d.K, d.N, d.L
     noise = inst.noise_c
@@ -341,7 +340,7 @@ def assess(d: Design, state: dict, vectors: list[np.ndarray], bounds: list) -> d
                    weighted_objective=float(-s.rho * np.max(sens["crb_rad2"]) + (1 - s.rho) * bound.min()))
     if d.level == "blp":
         solution["R"] = R
-    return {"metrics": metrics, "checks": checks, "solution": solution}
+    return solution, Assessment(metrics["rcrb_max_deg"], metrics, checks, proven=False)
 
 
 # ================================================================================================ registration

@@ -15,7 +15,8 @@ import numpy as np
 
 from isacopt import registry
 from isacopt.algorithms import verify
-from isacopt.algorithms.sdr import Assessment, principal_component, solve_relaxation
+from isacopt.algorithms.finalize import Assessment
+from isacopt.algorithms.sdr import principal_component, solve_relaxation
 from isacopt.errors import ScenarioError
 
 
