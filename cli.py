@@ -91,6 +91,9 @@ def cmd_solve(args) -> int:
     for key in ("nodes", "sdp_solves", "lower_bound", "upper_bound", "gap"):
         if getattr(result, key) is not None:
             print(f"  {key:<10} {_fmt(getattr(result, key))}")
+    if result.solver_calls:
+        print("  solves     " + ", ".join(f"{c['solver']} ({c['rung']}) {c['status']} x{c['count']}"
+                                         for c in result.solver_calls))
     for key in spec.summary_metrics:
         if key in result.metrics:
             print(f"  {key:<10} {_fmt(result.metrics[key])}")

@@ -213,11 +213,12 @@ def solve(problem_name: str, scenario: str | None = None, method: str | None = N
         raise UnknownNameError(f"time limit {time_limit_s} must be a positive number of seconds")
     from .algorithms import limits
     start = time.perf_counter()
-    with limits.time_limit(time_limit_s):
+    with limits.time_limit(time_limit_s), backends.recording() as attempts:
         result = m.run(sc, np.random.default_rng(seed), solver)
     if isinstance(seed, np.random.SeedSequence):
         seed = {"entropy": seed.entropy, "spawn_key": list(seed.spawn_key)}
     if result.method != method_name or result.problem != spec.name:
         raise RuntimeError(f"method '{method_name}' of '{spec.name}' returned a result for "
                            f"'{result.problem}' / '{result.method}'")
-    return result.replace(seed=seed, scenario_name=sc_name, time_s=max(result.time_s, time.perf_counter() - start))
+    return result.replace(seed=seed, scenario_name=sc_name, time_s=max(result.time_s, time.perf_counter() - start),
+                          solver_calls=backends.summarize(attempts))

@@ -21,7 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from . import limits
+from . import backends, limits
 from .progress import Progress
 from .result import Status, Termination
 
@@ -86,11 +86,15 @@ def _count(tally, objective: float | None) -> None:
 
 
 def _run_chunk(evaluate: Callable, chunk: Sequence, deadline: float | None = None, tally=None,
-               report: Callable[[], None] | None = None) -> tuple[list, Any, int]:
-    """Evaluate a chunk; (per-choice (objective, status), best (index, payload), conic solves). After ``deadline``
-    the remaining choices are skipped (status SKIPPED), and every conic solve stops at it. ``tally`` (else the
-    worker's): [evaluated, best objective], updated after every choice, then ``report()``."""
-    tally = _TALLY if tally is None else tally
+               report: Callable[[], None] | None = None) -> tuple[list, Any, int, list]:
+    """Evaluate a chunk; (per-choice (objective, status), best (index, payload), conic solves, the conic attempts
+    made when run in a worker process (the parent's :func:`~.backends.recording` cannot see them; in the parent:
+    empty, they are recorded directly)). After ``deadline`` the remaining choices are skipped (status SKIPPED), and
+    every conic solve stops at it. ``tally`` (else the worker's): [evaluated, best objective], updated after every
+    choice, then ``report()``."""
+    if tally is None:                                   # a worker process
+        with backends.recording() as attempts:
+            return _run_chunk(evaluate, chunk, deadline, _TALLY, report)[:3] + (attempts,)
     values, best, best_value, solves = [], None, math.inf, 0
     for i, choice in enumerate(chunk):
         if deadline is not None and time.monotonic() >= deadline:
@@ -107,7 +111,7 @@ def _run_chunk(evaluate: Callable, chunk: Sequence, deadline: float | None = Non
             report()
         if ok and ev.objective < best_value:
             best, best_value = (i, ev.payload), ev.objective
-    return values, best, solves
+    return values, best, solves, []
 
 
 def enumerate_choices(choices: Sequence, evaluate: Callable[[Any], Evaluation], *, workers: int | None = None,
@@ -167,7 +171,8 @@ def enumerate_choices(choices: Sequence, evaluate: Callable[[Any], Evaluation], 
         if part is None:                                 # an interrupted chunk: nothing of it is known
             out.skipped += len(chunk)
             continue
-        values, best, solves = part
+        values, best, solves, attempts = part
+        backends.note_attempts(attempts)
         out.sdp_solves += solves
         for choice, (value, status) in zip(chunk, values):
             if status is SKIPPED:

@@ -5,8 +5,8 @@ DPP template and returns it) and ``read() -> point`` (the surrogate's solution).
 approximation of the original problem (e.g. a matrix-convex function replaced by its linearization, a lower bound, as
 in the robust-precoding paper's recovery), every iterate is feasible for the original problem; and as the
 linearization is exact at the point it is taken, the previous iterate is feasible for the next surrogate at its old
-value, so the surrogate's optimum never gets worse. The loop stops when the value changes by at most ``tol`` relative to max(1, |previous|), after
-``max_iter`` rounds, or when a surrogate is not solved to optimality: then the previous point is kept (an inaccurate
+value, so the surrogate's optimum never gets worse. The loop stops when the value changes by at most ``tol``
+relative to max(1, |previous|), after ``max_iter`` rounds, or when a surrogate is not solved to optimality: then the previous point is kept (an inaccurate
 answer is no certified iterate) and a note says so.
 """
 from __future__ import annotations

@@ -47,6 +47,10 @@ def test_method_conforms(cli, tmp_path, problem, method):
     if r.status.has_solution and registry.PROBLEMS[problem].recheck is not None:     # `run.py verify` agrees
         check = cli("verify", out_file)
         assert check.returncode == 0 and "holds" in check.stdout, (check.stdout, check.stderr)
+    if registry.PROBLEMS[problem].methods[method].solver_kind == "conic":
+        # every conic attempt of the run, tabulated; a recorded solve count cannot exceed the attempts made
+        assert r.solver_calls and all(c["count"] >= 1 and c["time_s"] >= 0 for c in r.solver_calls), r.solver_calls
+        assert (r.sdp_solves or 0) <= sum(c["count"] for c in r.solver_calls), (r.sdp_solves, r.solver_calls)
     if r.gap is not None and r.status.has_solution:                 # the bounds bracket the objective
         slack = 1e-9 * max(1.0, abs(r.objective))
         assert r.lower_bound <= r.objective + slack and r.objective <= r.upper_bound + slack

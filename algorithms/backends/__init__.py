@@ -16,5 +16,5 @@ from .availability import (CONIC_SOLVERS, DEFAULT_CONIC, DEFAULT_INTEGER, INTEGE
                            canonical_name, require_usable, solver_info, solver_table)
 from .certificate import PRIMAL_SCALE_FACTOR, problem_dual_bound, psd_pack, psd_unpack, safe_dual_bound
 from .conic import (CONIC_ATTEMPTS, TIGHT_BOUND, Attempt, ConicOutcome, conic_attempts, conic_chain, conic_workers,
-                    log, recording, solve_conic, solve_conic_batch, summarize)
+                    log, note_attempts, recording, solve_conic, solve_conic_batch, summarize)
 from .integer import IntegerOutcome, solve_integer

@@ -131,11 +131,16 @@ def recording():
 
 def _noted(attempt: Attempt) -> Attempt:
     """``attempt``, also appended to every open :func:`recording`."""
-    if _RECORDERS:
+    note_attempts([attempt])
+    return attempt
+
+
+def note_attempts(made: list[Attempt]) -> None:
+    """Append attempts made elsewhere (a worker process's) to every open :func:`recording`."""
+    if _RECORDERS and made:
         with _RECORDERS_LOCK:
             for attempts in _RECORDERS:
-                attempts.append(attempt)
-    return attempt
+                attempts.extend(made)
 
 
 def summarize(attempts: list[Attempt]) -> list[dict]:

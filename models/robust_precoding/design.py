@@ -82,9 +82,10 @@ class Design:
     per BS; CoMP: one joint unit) is data here (:meth:`_units`, :attr:`budget_keys`); the level is the subclass.
 
     Normalizations: channels divided by sigma_c (so SINR forms are in noise units and the CSI radius is
-    delta / sigma_c), powers in P_t, interference in units of I_ref (geometric mean of the squared user-channel norm and the budget), budgets relative to their
-    initial values, the FIM decoupled (:meth:`_scale`) and scaled by D = diag(f_tt, f_aa, f_aa)^(-1/2) (its entries at the isotropic covariance,
-    largest over targets for f_tt), the SINR variable relative to gamma_th (BLP) or sqrt(gamma_th) (SLP).
+    delta / sigma_c), powers in P_t, interference in units of I_ref (geometric mean of the squared user-channel norm
+    and the budget), budgets relative to their initial values, the FIM decoupled (:meth:`_scale`) and scaled by
+    D = diag(f_tt, f_aa, f_aa)^(-1/2) (its entries at the isotropic covariance, largest over targets for f_tt),
+    the SINR variable relative to gamma_th (BLP) or sqrt(gamma_th) (SLP).
     """
 
     level = ""                                     # "blp" / "slp": set by the subclass
@@ -112,7 +113,8 @@ class Design:
         self.gamma_th = float(db_to_linear(s.sinr_db))
         self.psi = np.pi / s.psk_order
         self.delta_n = s.csi_error / np.sqrt(inst.noise_c) * (np.sqrt(J) if self.scheme == "comp" else 1.0)
-        self.budget0 = {"intra": float(db_to_linear(s.intra_budget_db)), "inter": float(db_to_linear(s.inter_budget_db)),
+        self.budget0 = {"intra": float(db_to_linear(s.intra_budget_db)),
+                        "inter": float(db_to_linear(s.inter_budget_db)),
                         "comp": float(db_to_linear(s.comp_budget_db)), "leak": s.leak_power_fraction}
         self._level_budgets()
         # interference unit I_ref: with the dual basis (columns sqrt(I_ref) q_j / ||q_j||^2 for near-orthogonal users)
@@ -142,7 +144,8 @@ class Design:
                 users = [(m, k) for k in range(K)] + [(n, k) for n in range(J) if n != m for k in range(K)]
                 q = np.stack([inst.h[m, n, k] for n, k in users], axis=1) / sc
                 E = [jacobians(inst, m, "cbf")]
-                leak = np.stack([inst.v[m, n].conj() for n in range(J) if n != m], axis=1) if J > 1 else np.zeros((N, 0))
+                leak = (np.stack([inst.v[m, n].conj() for n in range(J) if n != m], axis=1) if J > 1
+                        else np.zeros((N, 0)))
                 basis = self._basis(q, np.concatenate([_span([e.conj().T for e in E[0]]), leak], axis=1))
                 units.append(_Unit([m], users, K, q, basis, E, [np.eye(N)], leak, m))
         else:
@@ -223,7 +226,8 @@ class Design:
         b = self.budget0
         icr = first_round_icr(self.inst) if self.scheme == "cbf" else None
         return {"intra": np.full(self.J, b["intra"]), "inter": b["inter"], "comp": b["comp"], "leak": b["leak"],
-                "icr": icr, "X": [None] * len(self.units), "g": np.ones(len(self.units)), "f": np.zeros(len(self.units))}
+                "icr": icr, "X": [None] * len(self.units), "g": np.ones(len(self.units)),
+                "f": np.zeros(len(self.units))}
 
     def weights(self, u_index: int, rho: float | None = None):
         rho = self.inst.scenario.rho if rho is None else rho
