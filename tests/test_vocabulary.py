@@ -14,7 +14,6 @@ import pytest
 from isacopt import registry
 from isacopt.data import loader
 from isacopt.data.schema import aliases
-from isacopt.studies.spec import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 #: (problem, old key, new key) of every declared alias
@@ -159,7 +158,7 @@ rx_antennas = 8
     assert written == {p.name: p.stat().st_mtime_ns for p in (tmp_path / "old" / "jobs").glob("*.json")}
 
 
-def test_old_method_name_enumeration(monkeypatch, caplog):
+def test_old_method_name_enumeration(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(loader, "_NOTED", set())
     with caplog.at_level("WARNING"):
         assert registry.problem("cluster-size").method("exhaustive")[0] == "enumeration"
@@ -171,6 +170,10 @@ def test_old_method_name_enumeration(monkeypatch, caplog):
     assert notes(out.stderr) == ["WARNING deprecated method 'exhaustive': read as 'enumeration'; use the new name"]
     with pytest.raises(registry.UnknownNameError, match="unknown method 'exhaustiv'"):
         registry.problem("cluster-size").method("exhaustiv")
+    study = (ROOT / "data/studies/cluster_size_fig3.toml").read_text().replace('"enumeration"', '"exhaustive"')
+    (tmp_path / "old.toml").write_text(study)
+    from isacopt.studies.spec import load_study
+    assert "exhaustive" in load_study(tmp_path / "old.toml").methods        # the study keeps its names
 
 
 def readme_vocabulary() -> list[list[str]]:

@@ -44,10 +44,10 @@ class BSSelectionScenario:
     max_power_dbm: float = spec(45.0, unit="dBm", help="P, per-BS power budget (C1)")
     sinr_db: float = spec(8.0, low=-30.0, high=60.0, unit="dB", help="Gamma_k, every CU (C3)")
     crlb_max_m2: float = spec(1.0, low=0.0, low_open=True, unit="m^2", help="epsilon, CRLB threshold (C2)")
-    user_path_gain_db: float = spec(-40.0, high=0.0, unit="dB", help="chosen: BS-CU path gain at 1 m (<= 0)",
+    user_path_gain_db: float = spec(-40.0, high=0.0, unit="dB", help="chosen: BS-CU path gain at 1 m",
                                     aliases=("user_path_loss_db",))
     user_path_loss_exponent: float = spec(3.0, low=0.0, help="BS-CU path-loss exponent (Rayleigh fading)")
-    target_path_gain_db: float = spec(-20.0, high=0.0, unit="dB", help="chosen: per-hop BS-target gain at 1 m (<= 0)",
+    target_path_gain_db: float = spec(-20.0, high=0.0, unit="dB", help="chosen: per-hop BS-target gain at 1 m",
                                       aliases=("target_path_loss_db",))
     target_path_loss_exponent: float = spec(2.0, low=0.0, help="per-hop BS-target path-loss exponent (LoS)")
     rcs: float = spec(1.0, low=0.0, low_open=True, help="chosen: target reflection gain |RCS| on every link")
