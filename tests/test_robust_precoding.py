@@ -8,7 +8,6 @@ import pytest
 
 from isacopt import registry
 from isacopt.algorithms import lifted
-from isacopt.algorithms.ao import Step, alternate
 from isacopt.algorithms.result import Status
 from isacopt.data.loader import load_scenario
 from isacopt.models import geometry
@@ -164,30 +163,6 @@ def test_norm_map_and_slp_selectors(rng):
     S, corner = rp._slp_selectors(r)
     x = S @ Z.ravel(order="F")
     assert np.allclose(x[:r] + 1j * x[r:], Y[:r, r]) and corner @ Z.ravel(order="F") == pytest.approx(Y[r, r].real)
-
-
-# ---------------------------------------------------------------------------------------------- AO driver
-class _Toy:
-    """Stage 'a' reports 1 - budget; stage 'b' halves the budget (monotone); a 'bad' b raises it once."""
-
-    def __init__(self, name, bad=False):
-        self.name, self.bad, self.calls = name, bad, 0
-
-    def solve(self, state):
-        self.calls += 1
-        if self.name == "a":
-            return Step(state, 1.0 - state, Status.OPTIMAL)
-        new = state * 3 if (self.bad and self.calls == 2) else state / 2
-        return Step(new, new, Status.OPTIMAL)
-
-
-def test_ao_driver_records_history_and_monotonicity():
-    out = alternate(1.0, [_Toy("a"), _Toy("b")], sense="max", floor=1.0, max_iter=50, tol=1e-6)
-    assert out.converged and out.monotone and out.status == Status.OPTIMAL
-    objs = [h["objective"] for h in out.history if h["step"] == "a"]
-    assert np.all(np.diff(objs) >= 0) and objs[-1] == pytest.approx(1.0, abs=1e-5)
-    out = alternate(1.0, [_Toy("a"), _Toy("b", bad=True)], sense="max", floor=1.0, max_iter=50, tol=1e-6)
-    assert not out.monotone and any("got worse" in n for n in out.notes)
 
 
 def test_icr_from_the_previous_precoders_falls_then_is_steady():
