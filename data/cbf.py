@@ -3,7 +3,8 @@
 The CBF model (0-based indices, symmetric matrices given by their lower triangle):
 
     min/max   sum_j <F^obj_j, X_j> + c^T x + b^obj
-    s.t.      g_i = sum_j <F_ij, X_j> + sum_j a_ij x_j + b_i   in the cones of CON (F, L+, L-, L=, Q, QR)
+    s.t.      g_i = sum_j <F_ij, X_j> + sum_j a_ij x_j + b_i   in the cones of CON (F, L+, L-, L=, Q, QR, EXP,
+                                                                  @k:POW, @k:POW*)
               G_k = sum_j x_j H_kj + D_k  PSD                    (PSDCON)
               x in the cones of VAR, X_j PSD (PSDVAR), x_j integer for j in INT.
 
@@ -12,6 +13,7 @@ with their published optima (``optima.toml``). The model built from it is :mod:`
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,10 @@ INSTANCE_DIR = Path(__file__).resolve().parent / "misdp"
 SCALAR_CONES = ("F", "L+", "L-", "L=", "Q", "QR", "EXP")
 #: Cones of a fixed dimension: EXP = {(x1, x2, x3): x1 >= x2 exp(x3 / x2), x1, x2 >= 0} (CBF's order).
 FIXED_DIMS = {"EXP": 3}
+#: Power cones ``@k:POW`` / ``@k:POW*`` (CBF 3): parameter set k of POWCONES / POW*CONES, alpha (n_l,) > 0, beta =
+#: alpha / sum(alpha). POW: prod_{i < n_l} x_i^beta_i >= ||x_{n_l:}||, x_{:n_l} >= 0; POW* (its dual):
+#: prod_{i < n_l} (x_i / beta_i)^beta_i >= ||x_{n_l:}||, x_{:n_l} >= 0.
+POWER_CONE = re.compile(r"@(\d+):(POW\*?)")
 
 class CBFError(ScenarioError):
     """A malformed or unsupported CBF file (one line: file, keyword, what is wrong)."""
@@ -57,6 +63,16 @@ class CBFData:
     d: list[np.ndarray]
     int_lower: np.ndarray = field(default_factory=lambda: np.zeros(0))   # bounds of x implied by single rows
     int_upper: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: the power-cone parameter sets: {"POW": [alpha, ...], "POW*": [alpha, ...]}
+    power: dict[str, list[np.ndarray]] = field(default_factory=lambda: {"POW": [], "POW*": []})
+
+    def power_beta(self, cone: str) -> np.ndarray | None:
+        """beta = alpha / sum(alpha) of a cone named ``@k:POW`` / ``@k:POW*``; None for any other cone."""
+        match = POWER_CONE.fullmatch(cone)
+        if match is None:
+            return None
+        alpha = self.power[match.group(2)][int(match.group(1))]
+        return alpha / alpha.sum()
 
 
 def _sym_entries(r: int, c: int, v: float, dim: int):
@@ -120,8 +136,18 @@ def read_cbf(path: str | Path) -> CBFData:
             if len(tok) != 2:
                 fail(f"{what}: bad cone line '{' '.join(tok)}'")
             name, dim = tok[0], ints(tok[1:], 1, low=1)[0]
-            if name not in SCALAR_CONES:
-                fail(f"{what}: cone '{name}' is not supported (supported: {', '.join(SCALAR_CONES)})")
+            match = POWER_CONE.fullmatch(name)
+            if match is not None:
+                params = power[match.group(2)]
+                k_set = int(match.group(1))
+                if k_set >= len(params):
+                    fail(f"{what}: cone '{name}' refers to parameter set {k_set}, but {match.group(2)}CONES "
+                         f"declares {len(params)} (it must come before VAR and CON)")
+                if dim < len(params[k_set]):
+                    fail(f"{what}: cone '{name}' has dimension {dim}, below its {len(params[k_set])} parameters")
+            elif name not in SCALAR_CONES:
+                fail(f"{what}: cone '{name}' is not supported (supported: {', '.join(SCALAR_CONES)}, @k:POW, "
+                     "@k:POW*)")
             if FIXED_DIMS.get(name, dim) != dim:
                 fail(f"{what}: cone '{name}' has dimension {dim}, expected {FIXED_DIMS[name]}")
             out.append((name, dim))
@@ -131,6 +157,7 @@ def read_cbf(path: str | Path) -> CBFData:
         return out
 
     version, sense = None, "min"
+    power: dict[str, list[np.ndarray]] = {"POW": [], "POW*": []}
     n, var_cones, integers, psd_dims, psd_rank1 = 0, [], [], [], []
     m, con_cones, psdcon_dims = 0, [], []
     objf, obja, objb = [], [], 0.0
@@ -146,6 +173,17 @@ def read_cbf(path: str | Path) -> CBFData:
             if word not in ("MIN", "MAX"):
                 fail(f"OBJSENSE '{word}' (expected MIN or MAX)")
             sense = word.lower()
+        elif key in ("POWCONES", "POW*CONES"):
+            count, total = ints(nxt(), 2)
+            sets = []
+            for _ in range(count):
+                alpha = np.array([number(nxt()[0]) for _ in range(ints(nxt(), 1, low=1)[0])])
+                if np.any(alpha <= 0):
+                    fail(f"power-cone parameters must be > 0, got {alpha.tolist()}")
+                sets.append(alpha)
+            if sum(len(a) for a in sets) != total:
+                fail(f"{count} parameter sets hold {sum(len(a) for a in sets)} values, expected {total}")
+            power[key[:-5]] = sets
         elif key == "VAR":
             n, k = ints(nxt(), 2)
             var_cones = cones(n, k, "VAR")
@@ -176,7 +214,7 @@ def read_cbf(path: str | Path) -> CBFData:
             {"OBJFCOORD": objf, "OBJACOORD": obja, "FCOORD": fco, "ACOORD": aco, "BCOORD": bco,
              "HCOORD": hco, "DCOORD": dco}[key].extend(rows)
         else:
-            fail(f"keyword '{key}' is not supported (power/exponential cones and parametric CHANGE blocks are not)")
+            fail(f"keyword '{key}' is not supported (parametric CHANGE blocks and other CBF 4 keywords are not)")
     keyword = "file"
     if version is None:
         fail("missing VER")
@@ -248,7 +286,7 @@ def read_cbf(path: str | Path) -> CBFData:
     for j in psd_rank1:
         check(j, len(psd_dims), "PSDVARRANK1 variable")
     data = CBFData(path.stem, version, sense, n, var_cones, np.asarray(sorted(set(integers)), int), psd_dims,
-                   psd_rank1, m, con_cones, psdcon_dims, c, obj_f, objb, a, f, b, h, d)
+                   psd_rank1, m, con_cones, psdcon_dims, c, obj_f, objb, a, f, b, h, d, power=power)
     data.int_lower, data.int_upper = _implied_bounds(data)
     return data
 

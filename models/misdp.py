@@ -88,7 +88,7 @@ def build_problem(data: CBFData) -> MisdpModel:
     constraints = []
     offset = 0
     for cone, dim in data.var_cones:
-        constraints += _cone_constraint(cone, x[offset:offset + dim]) if data.n else []
+        constraints += _cone_constraint(cone, x[offset:offset + dim], data) if data.n else []
         offset += dim
     if data.m:
         g = data.a @ x + data.b if data.n else cp.Constant(data.b)
@@ -97,7 +97,7 @@ def build_problem(data: CBFData) -> MisdpModel:
                 g = g + fj @ vj
         offset = 0
         for cone, dim in data.con_cones:
-            constraints += _cone_constraint(cone, g[offset:offset + dim])
+            constraints += _cone_constraint(cone, g[offset:offset + dim], data)
             offset += dim
     for hk, dk in zip(data.h, data.d):
         dim = dk.shape[0]
@@ -111,7 +111,21 @@ def build_problem(data: CBFData) -> MisdpModel:
     return MisdpModel(data, cp.Problem(sense(objective), constraints), x, parts, X)
 
 
-def _cone_constraint(cone: str, expr) -> list:
+def _cone_constraint(cone: str, expr, data: CBFData) -> list:
+    beta = data.power_beta(cone)
+    if beta is not None:              # @k:POW / @k:POW* (data/cbf.py); the dual cone is the primal one at x / beta
+        n_l = len(beta)
+        left = expr[:n_l] if cone.endswith(":POW") else cp.multiply(1.0 / beta, expr[:n_l])
+        right = expr[n_l:]
+        if right.size == 0:
+            return [left >= 0]
+        t = right[0] if right.size == 1 else cp.Variable(nonneg=True)
+        cons = [] if right.size == 1 else [cp.SOC(t, right)]
+        if n_l == 1:                  # x_0 >= ||x_1:||
+            return cons + [cp.SOC(left[0], cp.reshape(t, (1,)))]
+        if n_l == 2:
+            return cons + [cp.PowCone3D(left[0], left[1], t, float(beta[0]))]
+        return cons + [cp.PowConeND(left, t, beta, axis=0)]
     if cone == "F":
         return []
     if cone == "L+":
@@ -166,6 +180,12 @@ def solution_checks(data: CBFData, x: np.ndarray, X: list[np.ndarray], objective
                 checks.append(verify.close(name, seg, 0.0, scale=sc))
             elif cone == "Q":
                 checks.append(verify.at_least(name, seg[0] - np.linalg.norm(seg[1:]), 0.0, scale=float(sc.max())))
+            elif data.power_beta(cone) is not None:
+                beta = data.power_beta(cone)
+                left = seg[:len(beta)] if cone.endswith(":POW") else seg[:len(beta)] / beta
+                with np.errstate(invalid="ignore"):
+                    slack = float(np.prod(np.maximum(left, 0.0) ** beta)) - float(np.linalg.norm(seg[len(beta):]))
+                checks.append(verify.at_least(name, np.append(left, slack), 0.0, scale=float(sc.max())))
             elif cone == "EXP":
                 x1, x2, x3 = seg
                 with np.errstate(over="ignore", divide="ignore", invalid="ignore"):

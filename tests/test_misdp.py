@@ -109,7 +109,9 @@ BCOORD
     ("VER\n3\n\nVAR\n2 1\nEXP 2\n", "cone 'EXP'"),
     ("VER\n3\n\nVAR\n2 1\nF 3\n", "sum to 3, expected 2"),
     ("VER\n3\n\nVAR\n1 1\nF 1\n\nOBJACOORD\n1\n4 1.0\n", "index 4 out of range"),
-    ("VER\n3\n\nPOWCONES\n1 1\n", "keyword 'POWCONES'"),
+    ("VER\n3\n\nPOWCONES\n1 1\n1\n-1.0\n", "parameters must be > 0"),
+    ("VER\n3\n\nVAR\n3 1\n@0:POW 3\n", "parameter set 0, but POWCONES declares 0"),
+    ("VER\n3\n\nCHANGE\n", "keyword 'CHANGE'"),
     ("VER\n3\n\nVAR\n1 1\nF 1\n\nACOORD\n1\n0 x 1.0\n", "ACOORD \\(line 10\\): expected integers, got '0 x'"),
 ])
 def test_malformed_files_are_one_line_errors(tmp_path, text, match):
@@ -336,6 +338,82 @@ def test_exponential_cone_in_cbf_reaches_brute_force(tmp_path):
     data = misdp.read_cbf(write(tmp_path, EXP_CBF))
     assert not misdp.check_solution(data, np.array([math.e - 0.01, 1.0, 1.0]), []).passed   # below the cone
     assert misdp.check_solution(data, np.array([math.e + 0.01, 1.0, 1.0]), []).passed
+
+
+POW_CBF = """VER
+3
+
+OBJSENSE
+MIN
+
+POWCONES
+1 2
+2
+1.0
+2.0
+
+POW*CONES
+1 2
+2
+1.0
+2.0
+
+VAR
+6 2
+@0:POW 3
+@0:POW* 3
+
+INT
+2
+0
+3
+
+CON
+2 1
+L- 2
+
+OBJACOORD
+2
+2 -1.0
+5 -1.0
+
+ACOORD
+4
+0 0 1.0
+0 1 1.0
+1 3 1.0
+1 4 1.0
+
+BCOORD
+2
+0 -4.0
+1 -3.0
+"""
+
+
+def test_power_cones_in_cbf_reach_brute_force(tmp_path):
+    """max x2 + x5: x0^(1/3) x1^(2/3) >= |x2| (POW, alpha (1, 2)), x0 + x1 <= 4, x0 integer (best x0 = 1:
+    3^(2/3), the continuous optimum is at 4/3); (3 x3)^(1/3) (1.5 x4)^(2/3) >= |x5| (POW*, its dual), x3 + x4 <= 3,
+    x3 integer (best x3 = 1: 3). Then a 5-dimensional POW with three parameters and a norm of two entries."""
+    r = misdp.solve_bnb(misdp.MisdpScenario(cbf_path=str(write(tmp_path, POW_CBF))))
+    assert r.status is Status.OPTIMAL and r.verified, r.notes
+    brute = max(x0 ** (1 / 3) * (4 - x0) ** (2 / 3) for x0 in range(5)) + 3.0
+    assert r.objective == pytest.approx(-brute, rel=1e-7)
+    x = np.asarray(r.solution["x"], float)
+    assert (x[0], x[3]) == (1.0, 1.0)
+    data = misdp.read_cbf(write(tmp_path, POW_CBF))
+    assert not misdp.check_solution(data, np.array([1.0, 3.0, 3 ** (2 / 3) + 0.01, 1.0, 2.0, 2.99]), []).passed
+    assert misdp.check_solution(data, np.array([1.0, 3.0, 3 ** (2 / 3) - 0.01, 1.0, 2.0, 2.99]), []).passed
+    nd = (POW_CBF.replace("POWCONES\n1 2\n2\n1.0\n2.0", "POWCONES\n1 3\n3\n1.0\n1.0\n1.0")
+          .replace("VAR\n6 2\n@0:POW 3\n@0:POW* 3", "VAR\n6 2\n@0:POW 5\nL+ 1")
+          .replace("INT\n2\n0\n3", "INT\n1\n0")
+          .replace("OBJACOORD\n2\n2 -1.0\n5 -1.0", "OBJACOORD\n2\n3 -1.0\n4 -1.0")
+          .replace("ACOORD\n4\n0 0 1.0\n0 1 1.0\n1 3 1.0\n1 4 1.0", "ACOORD\n4\n0 0 1.0\n0 1 1.0\n0 2 1.0\n1 5 1.0")
+          .replace("BCOORD\n2\n0 -4.0\n1 -3.0", "BCOORD\n2\n0 -3.5\n1 -3.0"))
+    r = misdp.solve_bnb(misdp.MisdpScenario(cbf_path=str(write(tmp_path, nd, "nd.cbf"))))
+    # (x0 x1 x2)^(1/3) >= ||(x3, x4)||, x0 + x1 + x2 <= 3.5, x0 integer: max x3 + x4 = sqrt(2) max_x0 g(x0)
+    g = max((x0 * ((3.5 - x0) / 2) ** 2) ** (1 / 3) for x0 in range(4))
+    assert r.status is Status.OPTIMAL and r.verified and r.objective == pytest.approx(-np.sqrt(2) * g, rel=1e-6)
 
 
 def test_exponential_cone_dimension_and_oa_refusal(tmp_path, cli):
