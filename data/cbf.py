@@ -63,6 +63,7 @@ class CBFData:
     d: list[np.ndarray]
     int_lower: np.ndarray = field(default_factory=lambda: np.zeros(0))   # bounds of x implied by single rows
     int_upper: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    psdcon_rank1: list[int] = field(default_factory=list)               # PSDCONRANK1: rank-one PSD constraints
     #: the power-cone parameter sets: {"POW": [alpha, ...], "POW*": [alpha, ...]}
     power: dict[str, list[np.ndarray]] = field(default_factory=lambda: {"POW": [], "POW*": []})
 
@@ -159,7 +160,7 @@ def read_cbf(path: str | Path) -> CBFData:
     version, sense = None, "min"
     power: dict[str, list[np.ndarray]] = {"POW": [], "POW*": []}
     n, var_cones, integers, psd_dims, psd_rank1 = 0, [], [], [], []
-    m, con_cones, psdcon_dims = 0, [], []
+    m, con_cones, psdcon_dims, psdcon_rank1 = 0, [], [], []
     objf, obja, objb = [], [], 0.0
     fco, aco, bco, hco, dco = [], [], [], [], []
     while pos < len(lines):
@@ -193,6 +194,8 @@ def read_cbf(path: str | Path) -> CBFData:
             psd_dims = [ints(nxt(), 1, low=1)[0] for _ in range(ints(nxt(), 1)[0])]
         elif key == "PSDVARRANK1":
             psd_rank1 = [ints(nxt(), 1)[0] for _ in range(ints(nxt(), 1)[0])]
+        elif key == "PSDCONRANK1":
+            psdcon_rank1 = [ints(nxt(), 1)[0] for _ in range(ints(nxt(), 1)[0])]
         elif key == "CON":
             m, k = ints(nxt(), 2)
             con_cones = cones(m, k, "CON")
@@ -285,8 +288,11 @@ def read_cbf(path: str | Path) -> CBFData:
         check(j, n, "INT variable")
     for j in psd_rank1:
         check(j, len(psd_dims), "PSDVARRANK1 variable")
+    for k in psdcon_rank1:
+        check(k, len(psdcon_dims), "PSDCONRANK1 constraint")
     data = CBFData(path.stem, version, sense, n, var_cones, np.asarray(sorted(set(integers)), int), psd_dims,
-                   psd_rank1, m, con_cones, psdcon_dims, c, obj_f, objb, a, f, b, h, d, power=power)
+                   psd_rank1, m, con_cones, psdcon_dims, c, obj_f, objb, a, f, b, h, d,
+                   psdcon_rank1=psdcon_rank1, power=power)
     data.int_lower, data.int_upper = _implied_bounds(data)
     return data
 

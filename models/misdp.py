@@ -10,9 +10,10 @@ The CBF model (0-based indices, symmetric matrices given by their lower triangle
 :func:`isacopt.data.cbf.read_cbf` parses a file into :class:`CBFData` (plain NumPy/SciPy, no cvxpy); ``build_problem`` turns it into a
 cvxpy problem with ``boolean=True`` integers where single-variable rows bound them to [0, 1] and ``integer=True``
 (with cvxpy ``bounds``) otherwise; ``check_solution`` re-checks a solution against the ORIGINAL data with NumPy
-only (integrality, every cone row, PSD-ness by eigenvalues, the objective). ``PSDVARRANK1`` (a SCIP-SDP extension:
-a rank-one PSD variable) is not convex: the solver drops it and ``check_solution`` verifies rank one at the end
-(if the relaxed optimum is rank one, it is optimal for the rank-constrained problem too).
+only (integrality, every cone row, PSD-ness by eigenvalues, the objective). ``PSDVARRANK1`` and ``PSDCONRANK1``
+(SCIP-SDP extensions: a rank-one PSD variable, a rank-one PSD constraint) are not convex: the solver drops them and
+``check_solution`` verifies rank one at the end (if the relaxed optimum is rank one, it is optimal for the
+rank-constrained problem too; otherwise the run is an error, never a claimed optimum).
 """
 from __future__ import annotations
 
@@ -205,8 +206,12 @@ def solution_checks(data: CBFData, x: np.ndarray, X: list[np.ndarray], objective
     for k, (hk, dk) in enumerate(zip(data.h, data.d)):
         dim = dk.shape[0]
         G = (hk @ x).reshape(dim, dim) + dk
-        checks.append(_psd_check(f"PSD constraint {k}", G, scale=1.0 + float((np.abs(hk) @ np.abs(x)).max(initial=0))
-                                 + float(np.abs(dk).max(initial=0))))
+        scale = 1.0 + float((np.abs(hk) @ np.abs(x)).max(initial=0)) + float(np.abs(dk).max(initial=0))
+        checks.append(_psd_check(f"PSD constraint {k}", G, scale=scale))
+        if k in data.psdcon_rank1:
+            eig = np.linalg.eigvalsh(0.5 * (G + G.T))
+            checks.append(verify.at_most(f"rank one of PSD constraint {k}", eig[-2] if eig.size > 1 else 0.0, 0.0,
+                                         scale=max(abs(eig[-1]), scale)))
     if objective is not None:
         value = objective_value(data, x, X)
         checks.append(verify.close("objective", objective, value, scale=max(1.0, abs(value))))
@@ -290,8 +295,10 @@ def _solve(scenario: MisdpScenario, method: str, search):
     model = build_problem(data)
     out = search(model)
     notes = list(out.notes)
-    if data.psd_rank1:
-        notes.append(f"PSDVARRANK1 {data.psd_rank1} is not convex: solved without it, rank one verified at the end")
+    rank1 = [f"PSDVARRANK1 {data.psd_rank1}"] * bool(data.psd_rank1) + \
+        [f"PSDCONRANK1 {data.psdcon_rank1}"] * bool(data.psdcon_rank1)
+    if rank1:
+        notes.append(f"{' and '.join(rank1)}: not convex, solved without, rank one verified at the end")
     metrics = dict(num_variables=data.n, num_integers=int(data.integers.size), num_psd_vars=len(data.psd_dims),
                    num_psd_constraints=len(data.psdcon_dims), unresolved_nodes=out.unresolved,
                    solver_time_s=out.solver_time_s)
@@ -310,8 +317,8 @@ def _solve(scenario: MisdpScenario, method: str, search):
         return finalize(base, status=out.status, termination=out.termination, **fields)
     x, X = model.assemble(out.values)
     checks = solution_checks(data, x, X, out.objective)
-    if data.psd_rank1 and out.status is Status.OPTIMAL and not verify.verify(checks).passed:
-        notes.append("the relaxed optimum is not rank one: no certificate for the PSDVARRANK1 problem")
+    if rank1 and out.status is Status.OPTIMAL and not verify.verify(checks).passed:
+        notes.append("the relaxed optimum is not rank one: no certificate for the rank-one problem")
         return finalize(base, status=Status.ERROR, termination=out.termination, **fields)
     bound = out.lower_bound if data.sense == "min" else out.upper_bound
     return finalize(base, status=out.status, assessment=Assessment(out.objective, {}, checks), bound=bound,

@@ -416,6 +416,58 @@ def test_power_cones_in_cbf_reach_brute_force(tmp_path):
     assert r.status is Status.OPTIMAL and r.verified and r.objective == pytest.approx(-np.sqrt(2) * g, rel=1e-6)
 
 
+RANK1_CBF = """VER
+3
+
+OBJSENSE
+MIN
+
+VAR
+2 1
+F 2
+
+INT
+1
+0
+
+PSDCON
+1
+2
+
+HCOORD
+2
+0 0 0 0 1.0
+0 1 1 1 1.0
+
+DCOORD
+1
+0 1 0 1.0
+
+PSDCONRANK1
+1
+0
+
+OBJACOORD
+2
+0 1.0
+1 1.0
+"""
+
+
+def test_a_rank_one_psd_constraint_is_verified_never_assumed(tmp_path):
+    """PSDCONRANK1: min x0 + x1 s.t. [[x0, 1], [1, x1]] PSD and rank one, x0 integer: the relaxed optimum (1, 1)
+    has x0 x1 = 1, rank one, so it is optimal for the rank-one problem. diag(x0, x1) with x >= 1 instead: the
+    relaxed optimum is the identity (rank two) - an error, not an optimum."""
+    r = misdp.solve_bnb(misdp.MisdpScenario(cbf_path=str(write(tmp_path, RANK1_CBF))))
+    assert r.status is Status.OPTIMAL and r.verified and r.objective == pytest.approx(2.0, abs=1e-6), r.notes
+    assert any("PSDCONRANK1 [0]" in n for n in r.notes)
+    diag = (RANK1_CBF.replace("DCOORD\n1\n0 1 0 1.0\n", "")
+            .replace("INT\n1\n0\n", "INT\n1\n0\n\nCON\n2 1\nL+ 2\n\nACOORD\n2\n0 0 1.0\n1 1 1.0\n\n"
+                     "BCOORD\n2\n0 -1.0\n1 -1.0\n"))
+    bad = misdp.solve_bnb(misdp.MisdpScenario(cbf_path=str(write(tmp_path, diag, "diag.cbf"))))
+    assert bad.status is Status.ERROR and any("not rank one" in n for n in bad.notes), (bad.status, bad.notes)
+
+
 def test_exponential_cone_dimension_and_oa_refusal(tmp_path, cli):
     bad = write(tmp_path, EXP_CBF.replace("VAR\n3 1\nEXP 3", "VAR\n3 2\nEXP 2\nF 1"), "bad.cbf")
     with pytest.raises(misdp.CBFError, match="EXP.*dimension 2, expected 3"):
