@@ -33,6 +33,7 @@ A study file (TOML, ``data/studies/NAME.toml``) has these keys::
     series = ["method", "scenario"]        # columns that tell the lines apart (default: method + other sweeps)
     logx = false
     logy = false
+    paired = true                          # means over the draws every method solved (false: each method's own)
     title = "..."
     xlabel = "..."
     ylabel = "..."
@@ -64,7 +65,7 @@ STUDY_KEYS = ("problem", "scenario", "methods", "draws", "seed", "metrics", "des
               "sweep", "quick", "figure", "reference")
 BASE = ("key", "point", "draw", "method", "status", "objective", "verified", "max_violation", "time_s", "solver",
         "message", "nodes", "sdp_solves", "gap", "sense")
-FIGURE_KEYS = ("kind", "index", "along", "x", "y", "series", "logx", "logy", "title", "xlabel", "ylabel")
+FIGURE_KEYS = ("kind", "index", "along", "x", "y", "series", "logx", "logy", "paired", "title", "xlabel", "ylabel")
 
 
 @dataclasses.dataclass(frozen=True)

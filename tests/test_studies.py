@@ -273,6 +273,37 @@ def test_discrete_choices_are_summarized_as_counts(tmp_path):
     assert summary.loc[0, "solution_receiver_counts"] == "2: 2, 4: 1" and summary.loc[0, "solved"] == 3
 
 
+def test_paired_statistics_compare_methods_on_common_draws(tmp_path, monkeypatch):
+    """zf fails on draw 1 (infeasible) and sdr's draw 1 is its best: the per-method mean of sdr uses all three
+    draws, the paired mean only draws 0 and 2, which both solved; common_draws says 2. The figure draws the paired
+    means by default (the caption says so), each series with its own marker and line style, and an infeasibility
+    axis from 0 to 1."""
+    import matplotlib.pyplot as plt
+    from isacopt.studies.report import summarize, write_figure
+    study = load_study(study_file(tmp_path, draws=3))
+    jobs = [("sdr", 0, "optimal", 1.0), ("sdr", 1, "optimal", 7.0), ("sdr", 2, "optimal", 3.0),
+            ("zf", 0, "optimal", 0.5), ("zf", 1, "infeasible", None), ("zf", 2, "optimal", 1.5)]
+    table = pd.DataFrame([dict(point=0, sinr_db=0.0, method=m, draw=d, status=st, verified=st == "optimal",
+                               objective=v, p_detect_min=v, bs_power_w=None, time_s=0.1) for m, d, st, v in jobs])
+    summary = summarize(study, table).set_index("method")
+    assert summary.loc["sdr", "objective_mean"] == pytest.approx(11 / 3)
+    assert summary.loc["sdr", "objective_paired_mean"] == pytest.approx(2.0)
+    assert summary.loc["zf", "objective_paired_mean"] == pytest.approx(1.0) == summary.loc["zf", "objective_mean"]
+    assert (summary["common_draws"] == 2).all() and summary.loc["zf", "infeasible"] == 1
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    write_figure(study, summary.reset_index(), table, tmp_path / "f.png")
+    fig = figures[-1]
+    ax, rate = fig.axes[0], fig.axes[1]
+    heights = {c.get_label(): c.lines[0].get_ydata().tolist() for c in ax.containers}
+    assert heights == {"sdr": [2.0], "zf": [1.0]}
+    markers = {c.lines[0].get_marker() for c in ax.containers}
+    styles = {c.lines[0].get_linestyle() for c in ax.containers}
+    assert len(markers) == 2 and len(styles) == 2
+    assert rate.get_ylim() == pytest.approx((-0.03, 1.03))
+    assert "every method solved: 2 of 3" in " ".join(t.get_text() for t in fig.texts)
+
+
 def test_tables_are_also_written_as_parquet(tmp_path):
     """jobs.parquet / summary.parquet hold the same numbers as the CSV files, with typed columns."""
     pytest.importorskip("pyarrow")
