@@ -126,6 +126,16 @@ def cmd_study(args) -> int:
     return 0
 
 
+def cmd_reproduce(args) -> int:
+    """Run every figure study of the chosen papers (resuming what exists) and write the gallery page."""
+    from .studies.gallery import build_gallery
+
+    page = build_gallery(args.papers, quick=args.quick, workers=args.workers, scheduler=args.scheduler,
+                         out=args.out)
+    print(f"  wrote {page}")
+    return 0
+
+
 def cmd_verify(args) -> int:
     """Re-check a stored result from its own data; exit 0 when it holds, 3 when it does not."""
     import json
@@ -182,6 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="output folder (default results/<study>)")
     p.add_argument("--resume", action="store_true", help="continue a study in --out, running only missing jobs")
     p.set_defaults(func=cmd_study)
+    p = sub.add_parser("reproduce", help="run every figure study of the chosen papers and write a gallery page "
+                                         "(the paper's claim, our figure, a computed verdict)")
+    p.add_argument("papers", nargs="*", metavar="PAPER", help="problem names (default: every paper; see `list`)")
+    p.add_argument("--quick", action="store_true", help="each study's reduced grid")
+    p.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1),
+                   help="local worker processes (default: one per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a dask.distributed cluster (e.g. tcp://host:8786)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default results/gallery, -quick appended)")
+    p.set_defaults(func=cmd_reproduce)
     p = sub.add_parser("verify", help="re-check a stored result (JSON from `solve --out`) from its own data")
     p.add_argument("result", help="a result file written by `solve --out`")
     p.set_defaults(func=cmd_verify)

@@ -62,7 +62,7 @@ from ..data.loader import STUDY_DIR, check_keys, load_scenario, read_toml, resol
 from ..errors import ScenarioError
 
 STUDY_KEYS = ("problem", "scenario", "methods", "draws", "seed", "metrics", "description", "solver", "fixed",
-              "sweep", "quick", "figure", "reference")
+              "sweep", "quick", "figure", "reference", "claim")
 BASE = ("key", "point", "draw", "method", "status", "objective", "verified", "max_violation", "time_s", "solver",
         "message", "nodes", "sdp_solves", "gap", "sense")
 FIGURE_KEYS = ("kind", "index", "along", "x", "y", "series", "logx", "logy", "paired", "title", "xlabel", "ylabel")
@@ -98,6 +98,7 @@ class Study:
     solver: str | None = None
     description: str = ""
     reference: str | None = None
+    claim: dict[str, Any] = dataclasses.field(default_factory=dict)   # the paper's claim as checks (claims.py)
 
     def points(self) -> list[dict[str, Any]]:
         """The swept values of every point, in a fixed order."""
@@ -123,7 +124,7 @@ class Study:
         nor the number of draws and the methods - a job's key names its (point, draw, method) and its seed depends on
         the draw alone, so a study that grows its draws or adds a method resumes with every job it already has."""
         data = {k: v for k, v in self.to_dict().items()
-                if k not in ("name", "description", "figure", "reference", "draws", "methods")}
+                if k not in ("name", "description", "figure", "reference", "claim", "draws", "methods")}
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -221,8 +222,15 @@ def load_study(source: str | Path, quick: bool = False) -> Study:
     study = Study(name=path.stem + ("-quick" if quick else ""), problem=spec.name,
                   scenario=str(raw.get("scenario", spec.default_scenario)), methods=tuple(methods), draws=draws,
                   seed=seed, metrics=tuple(metrics), fixed=fixed, sweep=sweep, mode=mode, figure=figure,
-                  solver=raw.get("solver"), description=raw.get("description", ""), reference=reference)
+                  solver=raw.get("solver"), description=raw.get("description", ""), reference=reference,
+                  claim=dict(raw.get("claim", {})))
     _check_figure(origin, study)
+    if study.claim:
+        from .claims import validate
+        try:
+            validate(origin, study, study.claim)
+        except ValueError as exc:
+            raise _fail(origin, str(exc)) from None
     for values in study.points():                                      # every point's scenario must validate
         load_scenario(spec.scenario_class, spec.name, study.scenario, spec.default_scenario,
                       values={**fixed, **values})

@@ -304,6 +304,41 @@ def test_paired_statistics_compare_methods_on_common_draws(tmp_path, monkeypatch
     assert "every method solved: 2 of 3" in " ".join(t.get_text() for t in fig.texts)
 
 
+def test_claims_give_a_computed_verdict_and_the_gallery_page(tmp_path):
+    """[claim] checks are evaluated on the summary: p_D of the SDR falls with Gamma and ZF is never above the SDR
+    (both hold: the SDR is the optimum of the same problem), while "ZF above SDR" fails and says where; the gallery
+    page and verdict table carry the claim, the verdict and the figure; a malformed check is a one-line error."""
+    from isacopt.studies.claims import verdict
+    from isacopt.studies.gallery import build_gallery
+    claim = """
+[claim]
+paper = "p_D falls with Gamma; ZF never above the SDR"
+[[claim.check]]
+kind = "decreasing"
+y = "objective"
+method = "sdr"
+[[claim.check]]
+kind = "below"
+y = "objective"
+a = "zf"
+b = "sdr"
+"""
+    path = study_file(tmp_path, SMALL.format(draws=1) + claim, name="claimed")
+    page = build_gallery(studies=[path], out=tmp_path / "gallery")
+    text = page.read_text()
+    assert "**Verdict:** reproduced" in text and "p_D falls with Gamma" in text and "claimed/figure.png" in text
+    assert "| `claimed` | p_D falls with Gamma; ZF never above the SDR | reproduced |" in (
+        tmp_path / "gallery" / "verdicts.md").read_text()
+    study = load_study(path)
+    summary = pd.read_csv(tmp_path / "gallery" / "claimed" / "summary.csv")
+    wrong = dict(study.claim, check=[dict(kind="above", y="objective", a="zf", b="sdr")])
+    text, results = verdict(study, wrong, summary)
+    assert text.startswith("deviates: objective: zf >= sdr at every point fails (at point") and not results[0].passed
+    bad = study_file(tmp_path, SMALL.format(draws=1) + claim.replace('kind = "below"', 'kind = "under"'), name="bad")
+    with pytest.raises(IsacoptError, match="kind = .under. must be one of"):
+        load_study(bad)
+
+
 def test_tables_are_also_written_as_parquet(tmp_path):
     """jobs.parquet / summary.parquet hold the same numbers as the CSV files, with typed columns."""
     pytest.importorskip("pyarrow")
