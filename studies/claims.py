@@ -11,11 +11,14 @@ A study file may carry a ``[claim]`` table::
     method = "sdr"
     [[claim.check]]
     kind = "below"               # a <= b at every point both solved ("above": a >= b; "equal": within tol)
+                                 # ("solved": `method` solved every draw at every point: the paper plots it there)
     y = "objective"
     a = "zf"
     b = "sdr"
 
-Means are the paired ones (over the draws every method of the point solved, :mod:`.report`) where they exist.
+A trend (increasing/decreasing) is taken on the method's own means (over its solved draws); a comparison between
+methods on the paired means (over the draws every method of the point solved, :mod:`.report`), at the points where
+there are such draws.
 ``where = {scenario = "I"}`` restricts a check to the rows with those swept values; ``tol`` (relative, default 1e-6)
 is the slack of every comparison. :func:`verdict` is "reproduced" when every check holds, else "deviates: <the first
 failing check>" followed by the study's ``deviation`` text.
@@ -29,7 +32,7 @@ import pandas as pd
 
 from .spec import Study
 
-KINDS = ("increasing", "decreasing", "below", "above", "equal")
+KINDS = ("increasing", "decreasing", "below", "above", "equal", "solved")
 CHECK_KEYS = ("kind", "y", "x", "method", "a", "b", "where", "tol")
 
 
@@ -57,7 +60,7 @@ def validate(origin: str, study: Study, claim: dict) -> None:
         if not all(isinstance(m, str) for m in methods):
             raise ValueError(f"[[claim.check]] {check['kind']} needs "
                              + ("method = ..." if check["kind"] in KINDS[:2] else "a = ... and b = ..."))
-        if not isinstance(check.get("y"), str):
+        if check["kind"] != "solved" and not isinstance(check.get("y"), str):
             raise ValueError(f"[[claim.check]] {check['kind']} needs y = \"objective\" or a metric")
         x = check.get("x", study.figure.get("x"))
         if check["kind"] in KINDS[:2] and x not in study.sweep:
@@ -68,17 +71,20 @@ def validate(origin: str, study: Study, claim: dict) -> None:
 
 
 def _methods(check: dict) -> list:
-    return [check.get("method")] if check.get("kind") in KINDS[:2] else [check.get("a"), check.get("b")]
+    single = check.get("kind") in ("increasing", "decreasing", "solved")
+    return [check.get("method")] if single else [check.get("a"), check.get("b")]
 
 
-def _column(summary: pd.DataFrame, y: str) -> str:
+def _column(summary: pd.DataFrame, y: str, paired: bool) -> str:
     if y == "infeasible_rate":
         return y
-    return f"{y}_paired_mean" if f"{y}_paired_mean" in summary else f"{y}_mean"
+    return f"{y}_paired_mean" if paired and f"{y}_paired_mean" in summary else f"{y}_mean"
 
 
 def describe(check: dict, study: Study) -> str:
     where = "".join(f", {k} = {v}" for k, v in check.get("where", {}).items())
+    if check["kind"] == "solved":
+        return f"{check['method']} solved on every draw at every point{where}"
     if check["kind"] in KINDS[:2]:
         return f"{check['y']} of {check['method']} {check['kind']} in {check.get('x', study.figure.get('x'))}{where}"
     relation = {"below": "<=", "above": ">=", "equal": "=="}[check["kind"]]
@@ -90,11 +96,20 @@ def evaluate(study: Study, summary: pd.DataFrame, check: dict) -> CheckResult:
     rows = summary
     for key, value in check.get("where", {}).items():
         rows = rows[rows[key] == value]
-    column, tol = _column(summary, check["y"]), float(check.get("tol", 1e-6))
     text = describe(check, study)
     missing = [m for m in _methods(check) if m not in study.methods]
     if missing:
         return CheckResult(text, None, f"{missing[0]} not run on this grid")
+    if check["kind"] == "solved":
+        mine = rows[rows["method"] == check["method"]]
+        short = mine[mine["solved"] < mine["draws"]]
+        if len(short):
+            first = short.iloc[0]
+            return CheckResult(text, False, f"{int(first['solved'])} of {int(first['draws'])} draws solved at point "
+                                            f"{int(first['point'])} ({int(first['infeasible'])} infeasible)")
+        return CheckResult(text, True)
+    column = _column(summary, check["y"], paired=check["kind"] not in KINDS[:2])
+    tol = float(check.get("tol", 1e-6))
     if column not in summary:
         return CheckResult(text, False, f"no column {column} in summary.csv")
     if check["kind"] in KINDS[:2]:
@@ -105,10 +120,11 @@ def evaluate(study: Study, summary: pd.DataFrame, check: dict) -> CheckResult:
         for key, line in (mine.groupby(others, sort=False) if others else [((), mine)]):
             v = line.sort_values(x)[column].dropna().to_numpy()
             steps = sign * np.diff(v)
+            where = f" at {dict(zip(others, key if isinstance(key, tuple) else (key,)))}" if others else ""
             if len(v) < 2:
-                return CheckResult(text, False, f"fewer than two solved points ({key})")
+                return CheckResult(text, False, f"fewer than two solved points{where}")
             if np.any(steps < -tol * np.maximum(np.abs(v[:-1]), 1e-12)):
-                return CheckResult(text, False, f"not {check['kind']} ({key}): {np.round(v, 6).tolist()}")
+                return CheckResult(text, False, f"not {check['kind']}{where}: {np.round(v, 6).tolist()}")
         return CheckResult(text, True)
     keys = ["point"]
     a = rows[rows["method"] == check["a"]].set_index(keys)[column]

@@ -334,6 +334,10 @@ b = "sdr"
     wrong = dict(study.claim, check=[dict(kind="above", y="objective", a="zf", b="sdr")])
     text, results = verdict(study, wrong, summary)
     assert text.startswith("deviates: objective: zf >= sdr at every point fails (at point") and not results[0].passed
+    zf = summary[summary["method"] == "zf"]
+    assert (zf["solved"] < zf["draws"]).any()                    # ZF cannot meet the highest SINR target
+    solved = verdict(study, dict(study.claim, check=[dict(kind="solved", method="zf")]), summary)[1][0]
+    assert solved.passed is False and "draws solved at point" in solved.detail
     bad = study_file(tmp_path, SMALL.format(draws=1) + claim.replace('kind = "below"', 'kind = "under"'), name="bad")
     with pytest.raises(IsacoptError, match="kind = .under. must be one of"):
         load_study(bad)
