@@ -79,7 +79,9 @@ class BLPDesign(Design):
         p["delta_u"].value = self.delta_n / qn
         cap, denom = self.caps(u, state)
         p["sig_c"].value = np.sqrt(self.gamma_th * denom) / qn[:u.n_own]
-        p["cap"].value = np.sqrt(cap) / qn
+        amp = np.sqrt(cap)
+        p["itf"].value = np.concatenate([_real_rows(q / a) for q, a in zip(u.q.T, amp)])
+        p["itf_delta"].value = self.delta_n / amp
 
     def levels(self, i: int, X: np.ndarray) -> np.ndarray:
         """Budget levels (relative to their initial values, ordered as :meth:`b_old`) that unit i's relaxed beam

@@ -38,6 +38,11 @@ POLISH_TOL = 1e-3
 #: (1 / F_CAP) f <= 1: as f <= F_CAP the 1e6 entered b, and Clarabel, which measures its primal residual relative to
 #: ||b||, reported 1e-10 for points whose power and leakage rows were violated by ~1e-3 (SCA polish, SLP-CBF seed 3).
 F_CAP = 1e6
+#: Weight of f relative to the SINR term in the SCA polish where f is not in the objective (rho = 0): without it the
+#: scaled CRB variable is free in [its bound, F_CAP] and the interior point left it at ~5e3-1e5 (BLP-CoMP,
+#: delta = 0.01, Figs. 5-6 draw 1), and Clarabel's residual test, relative to max(1, ||x||, ...), then accepted
+#: answers whose interference rows were off by 1-3 %. With it f is (nearly) its bound, the CRB of the iterate.
+F_TIE = 1e-6
 #: The stage-A (and normalization) solves first try Clarabel without its Ruiz equilibration (then the full ladder,
 #: :func:`backends.conic_attempts`): those templates are scaled already (noise units, I_ref, D F D), and
 #: re-equilibrating them made stage A of robust BLP-CBF (delta = 0.01) end AlmostSolved at 1e-10 on 23 of 40 BSs
@@ -50,6 +55,16 @@ CLARABEL = {"equilibrate_enable": False}
 
 
 # ================================================================================================ design
+def _crb_scale(entries: np.ndarray) -> float:
+    """max over targets of [F^-1]_11 = 1 / (F_tt - (F_tr^2 + F_ti^2) / F_rr) from the 6 upper entries per target
+    (tt, tr, ti, rr, ri, ii; F_ri = 0, F_ii = F_rr), 1 where that is not positive and finite."""
+    e = entries.reshape(-1, 6)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        schur = e[:, 0] - (e[:, 1] ** 2 + e[:, 2] ** 2) / e[:, 3]
+        crb = float(np.max(1.0 / schur))
+    return crb if np.all(schur > 0) and np.isfinite(crb) else 1.0
+
+
 def first_round_icr(inst: Instance) -> np.ndarray | None:
     """leak[n] of (11) in round 1 with ``icr_covariance = "precoders"`` (Algorithm 1 step 4 before any precoders):
     BS n's largest leakage towards another cell's target with isotropic full-power precoders P_t I / N. None with
@@ -322,7 +337,6 @@ class Design:
         c = u.q.shape[0]
         problem, p, var = _polish_template(self.level, self.scheme, self.J, self.K, c, self.L, bool(self.delta_n > 0))
         wt, wg = self.weights(i)
-        p["wt"].value, p["f_cap_inv"].value = wt, 1.0 / F_CAP
         for g_i, sel in enumerate(u.power):
             p["power"][g_i].value = _real_matrix(sel)
         if "leak" in p:
@@ -330,9 +344,13 @@ class Design:
             p["leak_amp"].value = np.sqrt(self.leak_cap(u, state))
         self._bind_polish_level(p, u, state)
         factors = self.fim_factors(u, self.icr_leak(state))
+        unit = {}
 
         def surrogate(point):
-            """(P) with F(x) linearized at point's x (a lower bound: F is matrix-convex), wg at its tau."""
+            """(P) with F(x) linearized at point's x (a lower bound: F is matrix-convex), wg at its tau. The variable
+            is f / f_unit, f_unit the (scaled) CRB of x: with f ~5e3 (BLP-CoMP, rho = 0) Clarabel's residual test,
+            relative to ||x||, accepted interference rows off by 1-3 %. (tau in units of the point's tau as well, ~30
+            there, made round 3 of the rho = 0.2 polish end inaccurate on every rung, seed 5 draw 0; not done.)"""
             x, tau0 = point[0], point[1]
             const = []
             lin = [np.zeros((6 * len(u.targets), 2 * c)) for _ in range(len(x))]
@@ -342,17 +360,23 @@ class Design:
                     for v, g0 in enumerate(G0):
                         lin[v][6 * t + row] = g0[:, a_] @ A[b_] + g0[:, b_] @ A[a_]
                     const.append(sum(g0[:, a_] @ g0[:, b_] for g0 in G0))
+            const = np.array(const)
+            f_unit = _crb_scale(const)
             for v in range(len(x)):
-                p["lin"][v].value = lin[v]
-            p["lin_const"].value = np.array(const)
-            p["wg"].value = wg * self._polish_sinr_weight(tau0)
+                p["lin"][v].value = lin[v] * f_unit
+            p["lin_const"].value = const * f_unit
+            wg_tau = wg * self._polish_sinr_weight(tau0)
+            p["wg"].value, p["wt"].value = wg_tau, wt * f_unit if wt > 0 else F_TIE * wg_tau
+            p["f_cap_inv"].value = f_unit / F_CAP
+            unit["f"] = f_unit
             return problem
 
         # Clarabel's ladder only (sca.py): an SCS answer left an ICI row violated by 4.8e-5 (rho = 0.8, Fig. 3 study
         # seed 3, draw 1); without an accurate answer the iterate is kept
         out = sca.successive_convex_approximation(
             (np.concatenate([x0.real, x0.imag], axis=1), 1.0, None), surrogate,
-            lambda: (np.stack([xv.value for xv in var["x"]]), float(var["tau"].value), float(var["f"].value)),
+            lambda: (np.stack([xv.value for xv in var["x"]]), float(var["tau"].value),
+                     float(var["f"].value) * unit["f"]),
             max_iter=self.inst.scenario.polish_iterations, tol=POLISH_TOL, solver=self.solver, name=f"SCA of unit {i}")
         for o in out.outcomes:
             self.record(o)
