@@ -135,7 +135,7 @@ def write_figure(study: Study, summary: pd.DataFrame, table: pd.DataFrame, path:
     labels = labels if isinstance(labels, list) else [labels]
     profile = fig_spec.get("kind", "sweep") == "profile"
     along = fig_spec.get("along") if fig_spec.get("kind") == "tradeoff" else None
-    xs, paired = (x if isinstance(x, list) else [x]), ys
+    xs, pairs = (x if isinstance(x, list) else [x]), ys
     if along is not None and len(xs) > 1:       # a tradeoff with paired lists: every pair on one axes
         ys, x = ys[:1], xs[0]
     series = fig_spec.get("series") or ["method", *[k for k in study.sweep if k not in (x, along)]]
@@ -169,7 +169,7 @@ def write_figure(study: Study, summary: pd.DataFrame, table: pd.DataFrame, path:
             if along is not None:
                 order = {v: i for i, v in enumerate(study.sweep[along])}
                 df = df.iloc[np.argsort([order.get(v, len(order)) for v in df[along]], kind="stable")]
-                for xm, ym in zip(xs, [y] if len(xs) == 1 else paired):   # pairs (x_i, y_i): lines on one axes
+                for xm, ym in zip(xs, [y] if len(xs) == 1 else pairs):   # pairs (x_i, y_i): lines on one axes
                     ax.errorbar(df[mean_of(xm)], df[mean_of(ym)],
                                 xerr=df[ci_of(xm)].fillna(0.0), yerr=df[ci_of(ym)].fillna(0.0),
                                 label=_label(series, label) + ("" if len(xs) == 1 else f" ({ym})"), **style)
